@@ -1,0 +1,164 @@
+import Synchronization
+
+/// Calling through the breaker.
+///
+/// `call` runs the closure if the breaker admits it, counts the outcome, and rethrows the closure's
+/// error unchanged, except on the call that opens the circuit, which throws ``CircuitBreakerError``
+/// (``CircuitBreakerError/Reason/tripped`` or ``CircuitBreakerError/Reason/trialFailed``) with the
+/// error as its ``CircuitBreakerError/underlying`` (unless `throwOriginalErrorOnTrip` is set).
+/// A rejected call throws ``CircuitBreakerError/Reason/open`` without running the closure.
+extension CircuitBreaker {
+    /// Runs `body` through the breaker.
+    ///
+    /// ```swift
+    /// let user = try breaker.call { try database.user(id: 42) }
+    /// ```
+    @inlinable
+    public func call<R>(_ body: () throws -> R) throws -> R {
+        let word = cell.word.load(ordering: .acquiring)
+        guard flags.load(ordering: .relaxed) & Flags.generalPath == 0, word & PublishedWord.admitsFreely != 0 else {
+            return try run(body, classify: Self.countAsSuccess, fallback: Self.rethrow)
+        }
+        // Fast path: closed and healthy, nothing to notify, nothing to time.
+        let admitted = Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: nil)
+        let result: R
+        do {
+            result = try body()
+        } catch {
+            if case .throw(let breakerError) = recordError(admitted, error) { throw breakerError }
+            throw error
+        }
+        if cell.word.load(ordering: .acquiring) & PublishedWord.successIsNoop != 0 {
+            counters.increment(.success)  // nothing to change: no shared write beyond this thread's counter stripe
+        } else {
+            recordSuccess(admitted)
+        }
+        return result
+    }
+
+    /// Runs the async `body` through the breaker, in the caller's isolation: a closure that uses an
+    /// actor's state can be passed from inside that actor, with no hop.
+    ///
+    /// ```swift
+    /// let page = try await breaker.call { try await client.get(url) }
+    /// ```
+    @inlinable
+    @_disfavoredOverload
+    nonisolated(nonsending)
+    public func call<R>(_ body: nonisolated(nonsending) () async throws -> R) async throws -> R {
+        let word = cell.word.load(ordering: .acquiring)
+        guard flags.load(ordering: .relaxed) & Flags.generalPath == 0, word & PublishedWord.admitsFreely != 0 else {
+            return try await run(body, classify: Self.countAsSuccess, fallback: Self.rethrow)
+        }
+        let admitted = Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: nil)
+        let result: R
+        do {
+            result = try await body()
+        } catch {
+            if case .throw(let breakerError) = recordError(admitted, error) { throw breakerError }
+            throw error
+        }
+        if cell.word.load(ordering: .acquiring) & PublishedWord.successIsNoop != 0 {
+            counters.increment(.success)
+        } else {
+            recordSuccess(admitted)
+        }
+        return result
+    }
+
+    /// Runs `body` and judges its *returned value* too: `classify` may count a value as a failure
+    /// (an HTTP 503 response, say) or as ignored. Thrown errors are judged as by ``call(_:)-1r3v3``.
+    ///
+    /// The value is returned whatever the verdict, except when a failure opens the circuit: that call
+    /// throws ``CircuitBreakerError`` with a ``FailedResult`` as its underlying error (or returns the
+    /// value when `throwOriginalErrorOnTrip` is set).
+    ///
+    /// ```swift
+    /// let response = try breaker.call(classifyingResult: { $0.status >= 500 ? .failure : .success }) {
+    ///     try http.get(url)
+    /// }
+    /// ```
+    public func call<R>(classifyingResult classify: (R) -> CallOutcome, _ body: () throws -> R) throws -> R {
+        try run(body, classify: classify, fallback: Self.rethrow)
+    }
+
+    /// The async form of ``call(classifyingResult:_:)-7v4pj``.
+    @_disfavoredOverload
+    nonisolated(nonsending)
+    public func call<R>(classifyingResult classify: (R) -> CallOutcome, _ body: nonisolated(nonsending) () async throws -> R) async throws -> R {
+        try await run(body, classify: classify, fallback: Self.rethrow)
+    }
+
+    /// Runs `body`, or returns `fallback`'s value instead of throwing ``CircuitBreakerError``: when the
+    /// call is rejected, and when it opens the circuit. Other errors are rethrown.
+    ///
+    /// ```swift
+    /// let price = try breaker.call(fallback: { _ in cachedPrice }) { try pricing.quote(item) }
+    /// ```
+    public func call<R>(fallback: (CircuitBreakerError) throws -> R, _ body: () throws -> R) throws -> R {
+        try run(body, classify: Self.countAsSuccess, fallback: fallback)
+    }
+
+    /// The async form of ``call(fallback:_:)-4pgbs``; the fallback may be async too.
+    @_disfavoredOverload
+    nonisolated(nonsending)
+    public func call<R>(
+        fallback: nonisolated(nonsending) (CircuitBreakerError) async throws -> R,
+        _ body: nonisolated(nonsending) () async throws -> R
+    ) async throws -> R {
+        try await run(body, classify: Self.countAsSuccess, fallback: fallback)
+    }
+
+    // MARK: General path
+
+    /// The classifier of calls that do not judge their result.
+    @usableFromInline
+    static func countAsSuccess<R>(_ result: R) -> CallOutcome { .success }
+
+    /// The "fallback" of calls without one: throw the breaker's error.
+    @usableFromInline
+    static func rethrow<R>(_ error: CircuitBreakerError) throws -> R { throw error }
+
+    @usableFromInline
+    func run<R>(_ body: () throws -> R, classify: (R) -> CallOutcome, fallback: (CircuitBreakerError) throws -> R) throws -> R {
+        let admitted: Admitted
+        do {
+            admitted = try admit()
+        } catch {
+            return try fallback(error)
+        }
+        let result: R
+        do {
+            result = try runMarked(body)
+        } catch {
+            guard case .throw(let breakerError) = recordError(admitted, error) else { throw error }
+            return try fallback(breakerError)
+        }
+        guard case .throw(let breakerError) = recordResult(admitted, result, classify(result)) else { return result }
+        return try fallback(breakerError)
+    }
+
+    @usableFromInline
+    nonisolated(nonsending)
+    func run<R>(
+        _ body: nonisolated(nonsending) () async throws -> R,
+        classify: (R) -> CallOutcome,
+        fallback: nonisolated(nonsending) (CircuitBreakerError) async throws -> R
+    ) async throws -> R {
+        let admitted: Admitted
+        do {
+            admitted = try admit()
+        } catch {
+            return try await fallback(error)
+        }
+        let result: R
+        do {
+            result = try await runMarked(body)
+        } catch {
+            guard case .throw(let breakerError) = recordError(admitted, error) else { throw error }
+            return try await fallback(breakerError)
+        }
+        guard case .throw(let breakerError) = recordResult(admitted, result, classify(result)) else { return result }
+        return try await fallback(breakerError)
+    }
+}

@@ -1,0 +1,272 @@
+import Synchronization
+
+/// The general call path: everything a call can need beyond the lock-free fast path (listeners,
+/// timing, trips, rejections). The fast path in `CircuitBreaker+Call.swift` falls back to these.
+extension CircuitBreaker {
+    /// A call that has been admitted.
+    @usableFromInline
+    struct Admitted: Sendable {
+        @usableFromInline var ticket: Ticket
+        /// When the call started, if calls are timed.
+        @usableFromInline var start: Nanoseconds?
+
+        @usableFromInline
+        init(ticket: Ticket, start: Nanoseconds?) {
+            self.ticket = ticket
+            self.start = start
+        }
+    }
+
+    /// What a finished call does next.
+    @usableFromInline
+    enum Verdict: Sendable {
+        /// Return the value, or rethrow the call's own error.
+        case proceed
+        /// Throw this instead.
+        case `throw`(CircuitBreakerError)
+    }
+
+    /// Admits a call or throws the rejection.
+    @usableFromInline
+    func admit() throws(CircuitBreakerError) -> Admitted {
+        let flags = flags.load(ordering: .relaxed)
+        let word = cell.word.load(ordering: .acquiring)
+        let start = flags & Flags.timesCalls != 0 ? time.now() : nil
+        if flags & Flags.hasListeners == 0 && word & PublishedWord.admitsFreely != 0 {
+            return Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: start)
+        }
+        if word & PublishedWord.rejectsUntilDeadline != 0 {
+            // Open: reject without the lock while the published deadline is ahead. A rejection fires no listener.
+            let deadline = cell.openUntil.load(ordering: .acquiring)
+            let now = start ?? time.now()
+            if cell.word.load(ordering: .acquiring) == word && now < deadline {
+                throw reject(retryAfter: deadline - now)
+            }
+            return try admitLocked(now: now, start: start)
+        }
+        let needsClock = PublishedWord.state(of: word) != .closed
+        return try admitLocked(now: needsClock ? (start ?? time.now()) : start, start: start)
+    }
+
+    private func admitLocked(now: Nanoseconds?, start: Nanoseconds?) throws(CircuitBreakerError) -> Admitted {
+        var now = now
+        while true {
+            let (admission, changes) = withPolicy(now: now) { machine, policy, notifier in
+                var changes = Transitions()
+                let admission = machine.admit(now: now, policy: policy, changes: &changes)
+                notifier.transitions(changes)
+                if case .admitted = admission { notifier.event(.beforeCall) }
+                return (admission, changes)
+            }
+            finishEvents(changes)
+            switch admission {
+            case .admitted(let ticket):
+                return Admitted(ticket: ticket, start: start)
+            case .needsClock:
+                now = time.now()
+            case .rejected(let retryAfter, nil):
+                throw reject(retryAfter: retryAfter)
+            case .rejected(_, let reopen?):
+                let retryAfter = finishTrip(reopen, now: now ?? time.now())
+                throw reject(retryAfter: retryAfter ?? 0)
+            }
+        }
+    }
+
+    private func reject(retryAfter: Nanoseconds) -> CircuitBreakerError {
+        counters.increment(.rejected)
+        return CircuitBreakerError(reason: .open, retryAfter: Duration(nanoseconds: retryAfter), breakerName: name)
+    }
+
+    /// Records a success of a call admitted on the fast path.
+    @usableFromInline
+    func recordSuccess(_ admitted: Admitted) {
+        _ = complete(admitted, outcome: .success, error: nil)
+    }
+
+    /// Classifies and records a thrown error; `.proceed` means rethrow it.
+    @usableFromInline
+    func recordError(_ admitted: Admitted, _ error: any Error) -> Verdict {
+        let configuration = settings.withLock { $0.configuration }
+        return complete(admitted, outcome: Self.classify(error, configuration), error: error)
+    }
+
+    /// Records a returned value that `classify` judged; `.proceed` means return it.
+    @usableFromInline
+    func recordResult<R>(_ admitted: Admitted, _ result: R, _ outcome: CallOutcome) -> Verdict {
+        let error: (any Error)? = outcome == .failure ? FailedResult(description: String(describing: result)) : nil
+        let verdict = complete(admitted, outcome: outcome, error: error)
+        // A success never throws, even one slow enough to trip the circuit: its value is good.
+        return outcome == .failure ? verdict : .proceed
+    }
+
+    /// Runs `body` marked as inside this breaker's call, when wrapped functions need to know.
+    @usableFromInline
+    func runMarked<R>(_ body: () throws -> R) rethrows -> R {
+        guard flags.load(ordering: .relaxed) & Flags.hasWrappers != 0 else { return try body() }
+        return try ActiveCalls.$breakers.withValue(ActiveCalls.breakers.inserting(ObjectIdentifier(self))) { try body() }
+    }
+
+    /// The async form of ``runMarked(_:)``.
+    @usableFromInline
+    nonisolated(nonsending) func runMarked<R>(_ body: nonisolated(nonsending) () async throws -> R) async throws -> R {
+        guard flags.load(ordering: .relaxed) & Flags.hasWrappers != 0 else { return try await body() }
+        return try await ActiveCalls.$breakers.withValue(ActiveCalls.breakers.inserting(ObjectIdentifier(self))) { try await body() }
+    }
+
+    /// Records `outcome` of an admitted call; `error` is the call's error, if it threw.
+    @usableFromInline
+    func complete(_ admitted: Admitted, outcome: CallOutcome, error: (any Error)?) -> Verdict {
+        let flags = flags.load(ordering: .relaxed)
+        var now: Nanoseconds?
+        var slow = false
+        if let start = admitted.start {
+            let end = time.now()
+            now = end
+            if let threshold = settings.withLock({ $0.policy.slowThreshold }), end.addingSaturating(-start) >= threshold {
+                slow = true
+                counters.increment(.slow)
+            }
+        }
+        switch outcome.kind {
+        case .success: counters.increment(.success)
+        case .failure: counters.increment(.failure)
+        case .ignored: counters.increment(.ignored)
+        }
+        if outcome == .success && !slow && flags & Flags.hasListeners == 0 && !admitted.ticket.isTrial
+            && cell.word.load(ordering: .acquiring) & PublishedWord.successIsNoop != 0
+        {
+            return .proceed
+        }
+        if now == nil && (outcome != .success || admitted.ticket.isTrial || flags & Flags.timesOutcomes != 0) {
+            now = time.now()
+        }
+        let reading = now ?? 0  // unused by the machine for a plain success without a time window
+        let (result, changes) = withPolicy(now: now) { machine, policy, notifier in
+            var changes = Transitions()
+            if outcome == .failure { notifier.event(.failure(error ?? ReportedFailure())) }
+            let result = machine.record(outcome, slow: slow, ticket: admitted.ticket, now: reading, policy: policy, changes: &changes)
+            notifier.transitions(changes)
+            if outcome == .success { notifier.event(.success) }
+            return (result, changes)
+        }
+        finishEvents(changes)
+        let underlying = error ?? (outcome == .failure ? ReportedFailure() : nil)
+        switch result {
+        case .dropped, .counted:
+            return .proceed
+        case .opened(let reason, let retryAfter):
+            return tripVerdict(reason, retryAfter: retryAfter, underlying: underlying)
+        case .tripRequested(let request):
+            guard let retryAfter = finishTrip(request, now: reading) else { return .proceed }
+            return tripVerdict(request.reason, retryAfter: retryAfter, underlying: underlying)
+        case .evaluateRule(let snapshot, let request):
+            guard case .custom(let shouldTrip) = settings.withLock({ $0.policy.trip }), shouldTrip(snapshot),
+                let retryAfter = finishTrip(request, now: reading)
+            else { return .proceed }
+            return tripVerdict(request.reason, retryAfter: retryAfter, underlying: underlying)
+        }
+    }
+
+    private func tripVerdict(_ reason: TripReason, retryAfter: Nanoseconds, underlying: (any Error)?) -> Verdict {
+        if settings.withLock({ $0.configuration.throwOriginalErrorOnTrip }) { return .proceed }
+        let publicReason: CircuitBreakerError.Reason = reason == .tripped ? .tripped : .trialFailed
+        return .throw(CircuitBreakerError(reason: publicReason, retryAfter: Duration(nanoseconds: retryAfter), underlying: underlying, breakerName: name))
+    }
+
+    /// Sizes the open period of `request` (running a custom open-duration policy outside the lock) and
+    /// opens the circuit if nothing changed meanwhile; returns the time until a trial, or `nil`.
+    private func finishTrip(_ request: TripRequest, now: Nanoseconds) -> Nanoseconds? {
+        let policy = settings.withLock { $0.policy }
+        var duration: Nanoseconds
+        if case .custom(let size) = policy.openDuration {
+            duration = size(request.context).nanoseconds
+            if duration <= 0 { duration = policy.resetTimeout }
+        } else {
+            let probe = CircuitMachine()
+            duration = probe.builtinOpenDuration(request.context, policy: policy)
+        }
+        let (retryAfter, changes) = withPolicy(now: now) { machine, _, notifier in
+            var changes = Transitions()
+            let retryAfter = machine.applyTrip(request, duration: duration, now: now, changes: &changes)
+            notifier.transitions(changes)
+            return (retryAfter, changes)
+        }
+        finishEvents(changes)
+        return retryAfter
+    }
+
+    /// Decides how a thrown error counts: the configured classifier, then cancellation (ignored), then
+    /// the exclusions (success), else failure.
+    static func classify(_ error: any Error, _ configuration: Configuration) -> CallOutcome {
+        if let classifier = configuration.classifyError, let outcome = classifier(error) { return outcome }
+        if error is CancellationError { return .ignored }
+        if configuration.exclude.contains(where: { $0.matches(error) }) { return .success }
+        return .failure
+    }
+
+    // MARK: The locked section
+
+    /// Queues events for the listeners while the storage lock is held; does nothing without listeners.
+    struct Notifier {
+        let queue: EventQueue?
+
+        func event(_ event: BreakerEvent) { queue?.enqueue(event) }
+
+        func transitions(_ changes: Transitions) {
+            guard let queue else { return }
+            if let first = changes.first { queue.enqueue(.stateChange(from: first.from, to: first.to)) }
+            if let second = changes.second { queue.enqueue(.stateChange(from: second.from, to: second.to)) }
+        }
+    }
+
+    /// Runs `body` on the circuit under the storage lock with this breaker's policy installed, and
+    /// with a notifier that queues events in the machine's order. `now` anchors a circuit restored open.
+    func withPolicy<R>(now: Nanoseconds?, _ body: (inout CircuitMachine, MachinePolicy, Notifier) -> R) -> R {
+        let me = ObjectIdentifier(self)
+        let version = policyVersion.load(ordering: .acquiring)
+        let listening = flags.load(ordering: .relaxed) & Flags.hasListeners != 0
+        return cell.withCircuit { circuit in
+            if circuit.policyOwner != me || circuit.policyVersion != version || circuit.policy == nil {
+                // Lock order: storage, then settings. Settings are never held while taking the storage lock.
+                let policy = settings.withLock { $0.policy }
+                circuit.policy = policy
+                circuit.policyOwner = me
+                circuit.policyVersion = version
+                circuit.machine.adoptWindow(policy.window)
+            }
+            let policy = circuit.policy!
+            if let now { circuit.machine.anchor(now: now, policy: policy) }
+            let notifier = Notifier(queue: listening ? events : nil)
+            if listening { events.catchUp(state: circuit.machine.state, generation: circuit.machine.generation) }
+            let result = body(&circuit.machine, policy, notifier)
+            if listening { events.markSeen(state: circuit.machine.state, generation: circuit.machine.generation) }
+            return result
+        }
+    }
+
+    /// After the lock is released: delivers queued events and tells a sharing storage about changes.
+    func finishEvents(_ changes: Transitions) {
+        if flags.load(ordering: .relaxed) & Flags.hasListeners != 0 { deliverEvents() }
+        if !changes.isEmpty && storage !== cell {
+            let now = time.now()
+            let snapshot = withPolicy(now: nil) { machine, policy, _ in machine.snapshot(now: now, policy: policy) }
+            storage.stateDidChange(snapshot)
+        }
+    }
+
+    /// Delivers queued events to the listeners registered at the moment of delivery.
+    func deliverEvents() {
+        events.drain { event in
+            let listeners = settings.withLock { $0.listeners }
+            for listener in listeners {
+                switch event {
+                case .beforeCall: listener.beforeCall(self)
+                case .success: listener.success(self)
+                case .failure(let error): listener.failure(self, error: error)
+                case .stateChange(let from, let to): listener.stateChange(self, from: from, to: to)
+                }
+            }
+        }
+    }
+}

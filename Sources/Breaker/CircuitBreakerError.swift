@@ -1,0 +1,88 @@
+/// The error a breaker throws when it trips, when a half-open trial fails, and when it rejects a call.
+///
+/// ```swift
+/// do {
+///     try breaker.call { try fetch() }
+/// } catch let error as CircuitBreakerError {
+///     log("\(error)")                  // circuit breaker 'db' is open: ... retry after 59.9 s
+///     if error.reason == .open { serveStale(after: error.retryAfter) }
+/// }
+/// ```
+public struct CircuitBreakerError: Error, CustomStringConvertible {
+    /// Why the breaker threw. New reasons may be added; switch with a `default` case.
+    public struct Reason: Hashable, Sendable, CustomStringConvertible {
+        private enum Kind: Hashable, Sendable { case tripped, trialFailed, open }
+        private let kind: Kind
+
+        /// This call failed and its failure opened the circuit.
+        public static let tripped = Reason(kind: .tripped)
+        /// This call was a half-open trial; it failed and reopened the circuit.
+        public static let trialFailed = Reason(kind: .trialFailed)
+        /// The circuit is open (or half-open with every trial slot taken): the call was rejected without running.
+        public static let open = Reason(kind: .open)
+
+        /// The message aiobreaker uses for the same situation.
+        public var message: String {
+            switch kind {
+            case .tripped: "Failures threshold reached, circuit breaker opened."
+            case .trialFailed: "Trial call failed, circuit breaker opened."
+            case .open: "Timeout not elapsed yet, circuit breaker still open"
+            }
+        }
+
+        /// `tripped`, `trialFailed` or `open`.
+        public var description: String {
+            switch kind {
+            case .tripped: "tripped"
+            case .trialFailed: "trialFailed"
+            case .open: "open"
+            }
+        }
+    }
+
+    /// Why the breaker threw.
+    public let reason: Reason
+    /// How long, measured on the breaker's clock, until the breaker lets a trial call through.
+    /// Zero when a trial could be attempted now (for example, half-open with its trial slots busy).
+    public let retryAfter: Duration
+    /// The error that tripped the circuit (for ``Reason/tripped`` and ``Reason/trialFailed``);
+    /// `nil` for a rejection, or when the trip was caused by a returned value or a slow call.
+    public let underlying: (any Error)?
+    /// The name of the breaker that threw, if it has one.
+    public let breakerName: String?
+
+    /// Creates an error; breakers create these, tests and adapters may too.
+    public init(reason: Reason, retryAfter: Duration, underlying: (any Error)? = nil, breakerName: String? = nil) {
+        self.reason = reason
+        self.retryAfter = retryAfter
+        self.underlying = underlying
+        self.breakerName = breakerName
+    }
+
+    /// The aiobreaker message for ``reason``.
+    public var message: String { reason.message }
+
+    /// A one-line account fit for a log: the breaker, the message, when to retry and the cause.
+    public var description: String {
+        var text = "circuit breaker"
+        if let breakerName { text += " '\(breakerName)'" }
+        text += ": \(reason.message) (retry after \(retryAfter.formattedSeconds))"
+        if let underlying { text += "; caused by: \(underlying)" }
+        return text
+    }
+}
+
+extension Duration {
+    /// `1.5 s`, `0.002 s`: a compact rendering for messages.
+    var formattedSeconds: String {
+        let nanos = nanoseconds
+        let millis = (nanos + 500_000) / 1_000_000
+        let whole = millis / 1000
+        let fraction = millis % 1000
+        if fraction == 0 { return "\(whole) s" }
+        var digits = String(fraction)
+        digits = String(repeating: "0", count: 3 - digits.count) + digits
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return "\(whole).\(digits) s"
+    }
+}

@@ -1,0 +1,118 @@
+extension CircuitBreaker {
+    /// Everything that shapes a breaker's decisions, with documented defaults.
+    ///
+    /// ```swift
+    /// var configuration = CircuitBreaker.Configuration()
+    /// configuration.trip = .failureRate(0.5, minimumCalls: 20)
+    /// configuration.window = .duration(.seconds(30), bucket: .seconds(3))
+    /// configuration.slowCalls = SlowCallPolicy(threshold: .milliseconds(800), rate: 0.5)
+    /// configuration.openDuration = .exponential(maximum: .seconds(300), jitter: 0.1)
+    /// let breaker = try CircuitBreaker(name: "payments", validating: configuration)
+    /// ```
+    ///
+    /// The defaults are aiobreaker's: five consecutive failures open the circuit for 60 seconds, one
+    /// trial call decides in half-open.
+    public struct Configuration: Sendable {
+        /// Counted failures in a row that open the circuit under ``TripPolicy/consecutiveFailures``
+        /// (aiobreaker's `fail_max`). Default 5; at least 1.
+        public var failMax: Int = 5
+        /// How long the circuit stays open before it lets a trial through (aiobreaker's
+        /// `timeout_duration`), and the base of ``openDuration``. Default 60 seconds; positive.
+        public var resetTimeout: Duration = .seconds(60)
+        /// When a closed circuit opens. Default ``TripPolicy/consecutiveFailures``.
+        public var trip: TripPolicy = .consecutiveFailures
+        /// The window that rate, slow-call and custom policies read. Default the last 100 calls.
+        /// Kept only when a policy reads it.
+        public var window: SlidingWindow = .lastCalls(100)
+        /// Slow-call detection; `nil` (the default) turns it off.
+        public var slowCalls: SlowCallPolicy? = nil
+        /// How long each trip keeps the circuit open. Default ``OpenDurationPolicy/fixed``.
+        public var openDuration: OpenDurationPolicy = .fixed
+        /// How a half-open circuit runs its trials. Default: one trial at a time, one success closes,
+        /// a trial older than 60 seconds is given up.
+        public var halfOpen: HalfOpenPolicy = HalfOpenPolicy()
+        /// Errors that count as successes (aiobreaker's `exclude`). Default none.
+        public var exclude: [ErrorFilter] = []
+        /// Decides how a thrown error counts before any other rule; return `nil` to fall back to the
+        /// defaults (`CancellationError` is ignored, an ``exclude`` match is a success, anything else a
+        /// failure). Runs outside the breaker's lock. Default `nil`.
+        public var classifyError: (@Sendable (any Error) -> CallOutcome?)? = nil
+        /// When `true`, the call that trips the circuit, and a failed half-open trial, rethrow their
+        /// own error instead of ``CircuitBreakerError`` (pybreaker's `throw_new_error_on_trip=False`).
+        /// Default `false`.
+        public var throwOriginalErrorOnTrip: Bool = false
+
+        /// The defaults described on each property.
+        public init() {}
+
+        /// Checks every value and throws an error naming the first field out of range.
+        public func validate() throws(ConfigurationError) {
+            try ConfigurationError.check(failMax >= 1, "failMax", failMax, "1...\(Int.max)")
+            try ConfigurationError.check(resetTimeout > .zero, "resetTimeout", resetTimeout, "greater than zero")
+            switch trip.kind {
+            case .consecutive, .custom: break
+            case .rate(let threshold, let minimumCalls):
+                try ConfigurationError.check(threshold > 0 && threshold <= 1, "trip.failureRate threshold", threshold, "0 < threshold ≤ 1")
+                try ConfigurationError.check(minimumCalls >= 1, "trip.failureRate minimumCalls", minimumCalls, "1...\(Int.max)")
+            }
+            switch window.kind {
+            case .calls(let count):
+                try ConfigurationError.check((1...1_000_000).contains(count), "window.lastCalls", count, "1...1000000")
+            case .time(let span, let bucket):
+                try ConfigurationError.check(bucket > .zero, "window.duration bucket", bucket, "greater than zero")
+                try ConfigurationError.check(span >= bucket, "window.duration span", span, "at least one bucket (\(bucket))")
+                let spanNanos = span.nanoseconds
+                let bucketNanos = bucket.nanoseconds
+                try ConfigurationError.check(bucketNanos > 0 && spanNanos % bucketNanos == 0, "window.duration span", span, "a whole multiple of the bucket width \(bucket)")
+                try ConfigurationError.check(spanNanos / bucketNanos <= 1_000_000, "window.duration span", span, "at most 1000000 buckets of \(bucket)")
+            }
+            if let slowCalls {
+                try ConfigurationError.check(slowCalls.threshold > .zero, "slowCalls.threshold", slowCalls.threshold, "greater than zero")
+                try ConfigurationError.check(slowCalls.rate > 0 && slowCalls.rate <= 1, "slowCalls.rate", slowCalls.rate, "0 < rate ≤ 1")
+                try ConfigurationError.check(slowCalls.minimumCalls >= 1, "slowCalls.minimumCalls", slowCalls.minimumCalls, "1...\(Int.max)")
+            }
+            switch openDuration.kind {
+            case .fixed, .custom: break
+            case .exponential(let multiplier, let maximum, let jitter):
+                try ConfigurationError.check(multiplier >= 1 && multiplier.isFinite, "openDuration.multiplier", multiplier, "1 ≤ multiplier, finite")
+                try ConfigurationError.check(maximum >= resetTimeout, "openDuration.maximum", maximum, "at least resetTimeout (\(resetTimeout))")
+                try ConfigurationError.check(jitter >= 0 && jitter < 1, "openDuration.jitter", jitter, "0 ≤ jitter < 1")
+            }
+            try ConfigurationError.check(halfOpen.permittedCalls >= 1, "halfOpen.permittedCalls", halfOpen.permittedCalls, "1...\(Int.max)")
+            try ConfigurationError.check(halfOpen.successesToClose >= 1, "halfOpen.successesToClose", halfOpen.successesToClose, "1...\(Int.max)")
+            if let maxTrialDuration = halfOpen.maxTrialDuration {
+                try ConfigurationError.check(maxTrialDuration > .zero, "halfOpen.maxTrialDuration", maxTrialDuration, "greater than zero, or nil")
+            }
+        }
+    }
+}
+
+/// A configuration value out of its allowed range.
+///
+/// ```
+/// invalid circuit breaker configuration: failMax = 0; allowed: 1...9223372036854775807
+/// ```
+public struct ConfigurationError: Error, Hashable, CustomStringConvertible {
+    /// The field, as spelled in ``CircuitBreaker/Configuration`` (`failMax`, `halfOpen.permittedCalls`, ...).
+    public let field: String
+    /// The rejected value, described.
+    public let value: String
+    /// The allowed range, described.
+    public let allowed: String
+
+    /// Creates an error for `field`.
+    public init(field: String, value: String, allowed: String) {
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+    }
+
+    /// `invalid circuit breaker configuration: <field> = <value>; allowed: <allowed>`.
+    public var description: String {
+        "invalid circuit breaker configuration: \(field) = \(value); allowed: \(allowed)"
+    }
+
+    static func check(_ condition: Bool, _ field: String, _ value: some Any, _ allowed: String) throws(ConfigurationError) {
+        if !condition { throw ConfigurationError(field: field, value: "\(value)", allowed: allowed) }
+    }
+}

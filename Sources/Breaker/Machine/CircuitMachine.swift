@@ -1,0 +1,384 @@
+/// One admitted call, as the state machine remembers it until the call reports its outcome.
+@usableFromInline
+struct Ticket: Sendable {
+    /// The machine's generation at admission; an outcome from an older generation is dropped.
+    @usableFromInline var generation: UInt64
+    /// Whether the call holds a half-open trial slot.
+    @usableFromInline var isTrial: Bool
+
+    @usableFromInline
+    init(generation: UInt64, isTrial: Bool) {
+        self.generation = generation
+        self.isTrial = isTrial
+    }
+}
+
+/// A state change the machine made, for listeners.
+struct Transition: Sendable, Equatable {
+    var from: CircuitState
+    var to: CircuitState
+}
+
+/// Why the machine wants to open the circuit.
+enum TripReason: Sendable, Equatable {
+    /// A failure (or slow call) in the closed state met the trip policy.
+    case tripped
+    /// A half-open trial failed.
+    case trialFailed
+    /// Half-open trials ran longer than `maxTrialDuration`.
+    case trialTimedOut
+}
+
+/// A trip the machine has decided on but cannot finish alone: it needs a user function (custom rule
+/// or custom open duration) run outside the lock, then ``CircuitMachine/applyTrip(_:duration:now:changes:)``.
+struct TripRequest: Sendable {
+    var generation: UInt64
+    var reason: TripReason
+    var context: TripContext
+}
+
+enum Admission: Sendable {
+    case admitted(Ticket)
+    /// Rejected; `reopen` is a trip the caller must finish (custom open duration).
+    case rejected(retryAfter: Nanoseconds, reopen: TripRequest?)
+    /// The machine needs the time to decide; ask again with a clock reading.
+    case needsClock
+}
+
+enum RecordResult: Sendable {
+    /// The outcome belonged to an earlier generation, or the breaker is disabled.
+    case dropped
+    case counted
+    /// The outcome opened the circuit.
+    case opened(TripReason, retryAfter: Nanoseconds)
+    /// The outcome opens the circuit once the caller has sized the open period outside the lock.
+    case tripRequested(TripRequest)
+    /// The caller must run the custom trip rule on this snapshot outside the lock, and trip with the
+    /// request if it says so.
+    case evaluateRule(WindowSnapshot, TripRequest)
+}
+
+/// Up to two transitions produced by one event, without allocating.
+struct Transitions: Sendable {
+    private(set) var first: Transition?
+    private(set) var second: Transition?
+
+    mutating func append(_ transition: Transition) {
+        if first == nil { first = transition } else { second = transition }
+    }
+
+    var isEmpty: Bool { first == nil }
+}
+
+/// The circuit breaker's state machine: a plain value that takes events (an admission, an outcome,
+/// a manual transition, each with a clock reading) and returns decisions. It never locks, reads a
+/// clock, or calls user code; ``InMemoryStorage`` keeps one under a lock and publishes a summary word
+/// that the call path reads without locking.
+struct CircuitMachine: Sendable {
+    private(set) var state: CircuitState = .closed
+    private(set) var mode: OperatingMode = .normal
+    /// Bumped on every transition; outcomes of calls admitted in an earlier generation are dropped.
+    private(set) var generation: UInt64 = 0
+    /// Counted failures in a row (aiobreaker's `fail_counter`); reset by a success and by closing.
+    private(set) var consecutiveFailures = 0
+    /// When the circuit last opened; `nil` while open means "since the first look" (a storage
+    /// created or restored open).
+    private(set) var openedAt: Nanoseconds?
+    /// When an open circuit lets its first trial through.
+    private(set) var openUntil: Nanoseconds = 0
+    /// For an open circuit with no `openedAt`: how long it stays open from the first look.
+    private var openDurationFromFirstLook: Nanoseconds?
+    /// When the current state was entered; `nil` until the first event with a clock reading.
+    private(set) var stateSince: Nanoseconds?
+    /// Trips since the circuit last closed (sizes exponential open durations).
+    private(set) var consecutiveTrips = 0
+    private(set) var trialsInFlight = 0
+    private(set) var trialSuccesses = 0
+    /// When trials started running without a pause (half-open deadline).
+    private var trialsRunningSince: Nanoseconds?
+    /// A trip has been requested and its open period is being sized outside the lock.
+    private var reopenPending = false
+    private(set) var window: OutcomeWindow?
+    private var windowKind: SlidingWindow.Kind?
+
+    init(state: CircuitState = .closed, consecutiveFailures: Int = 0, consecutiveTrips: Int = 0, mode: OperatingMode = .normal, openRemaining: Nanoseconds? = nil, generation: UInt64 = 0) {
+        self.state = state
+        self.consecutiveFailures = consecutiveFailures
+        self.consecutiveTrips = consecutiveTrips
+        self.mode = mode
+        self.openDurationFromFirstLook = openRemaining
+        self.generation = generation & PublishedWord.generationMask
+        if mode == .forcedOpen { openUntil = .max }
+    }
+
+    /// Starts the open period of a circuit that was created or restored open, if it has not started.
+    mutating func anchor(now: Nanoseconds, policy: MachinePolicy) {
+        if state == .open, openedAt == nil, mode == .normal {
+            startOpenPeriod(at: now, duration: openDurationFromFirstLook ?? policy.resetTimeout)
+        }
+        if stateSince == nil { stateSince = now }
+    }
+
+    // MARK: Admission
+
+    mutating func admit(now: Nanoseconds?, policy: MachinePolicy, changes: inout Transitions) -> Admission {
+        switch mode.kind {
+        case .disabled, .metricsOnly: return .admitted(Ticket(generation: generation, isTrial: false))
+        case .forcedOpen: return .rejected(retryAfter: .max, reopen: nil)
+        case .normal: break
+        }
+        switch state {
+        case .closed:
+            return .admitted(Ticket(generation: generation, isTrial: false))
+        case .open:
+            guard let now else { return .needsClock }
+            anchor(now: now, policy: policy)
+            if now < openUntil { return .rejected(retryAfter: openUntil - now, reopen: nil) }
+            enter(.halfOpen, at: now, changes: &changes)
+            return admitTrial(now: now)
+        case .halfOpen:
+            guard let now else { return .needsClock }
+            if reopenPending { return .rejected(retryAfter: 0, reopen: nil) }
+            if let limit = policy.maxTrialDuration, trialsInFlight > 0, let since = trialsRunningSince,
+                now.addingSaturating(-since) >= limit
+            {
+                let request = tripRequest(.trialTimedOut, policy: policy)
+                if policy.tripsOutsideLock {
+                    reopenPending = true
+                    return .rejected(retryAfter: 0, reopen: request)
+                }
+                let retryAfter = applyTrip(request, duration: builtinOpenDuration(request.context, policy: policy), now: now, changes: &changes)
+                return .rejected(retryAfter: retryAfter ?? 0, reopen: nil)
+            }
+            if trialsInFlight >= policy.permittedTrials { return .rejected(retryAfter: 0, reopen: nil) }
+            return admitTrial(now: now)
+        }
+    }
+
+    private mutating func admitTrial(now: Nanoseconds) -> Admission {
+        if trialsInFlight == 0 { trialsRunningSince = now }
+        trialsInFlight += 1
+        return .admitted(Ticket(generation: generation, isTrial: true))
+    }
+
+    // MARK: Outcomes
+
+    mutating func record(_ outcome: CallOutcome, slow: Bool, ticket: Ticket, now: Nanoseconds, policy: MachinePolicy, changes: inout Transitions) -> RecordResult {
+        guard ticket.generation == generation, mode != .disabled else { return .dropped }
+        if ticket.isTrial {
+            return recordTrial(outcome, now: now, policy: policy, changes: &changes)
+        }
+        guard state == .closed else { return .dropped }
+        switch outcome.kind {
+        case .ignored: return .counted
+        case .success: consecutiveFailures = 0
+        case .failure: consecutiveFailures += 1
+        }
+        window?.record(failure: outcome == .failure, slow: slow, now: now)
+        guard mode == .normal else { return .counted }
+        return evaluateTrip(policy: policy, now: now, changes: &changes)
+    }
+
+    private mutating func recordTrial(_ outcome: CallOutcome, now: Nanoseconds, policy: MachinePolicy, changes: inout Transitions) -> RecordResult {
+        guard state == .halfOpen, !reopenPending else { return .dropped }
+        switch outcome.kind {
+        case .ignored:
+            releaseTrial()
+            return .counted
+        case .success:
+            releaseTrial()
+            consecutiveFailures = 0
+            trialSuccesses += 1
+            if trialSuccesses >= policy.successesToClose { enter(.closed, at: now, changes: &changes) }
+            return .counted
+        case .failure:
+            consecutiveFailures += 1
+            let request = tripRequest(.trialFailed, policy: policy)
+            if policy.tripsOutsideLock {
+                reopenPending = true
+                return .tripRequested(request)
+            }
+            let retryAfter = applyTrip(request, duration: builtinOpenDuration(request.context, policy: policy), now: now, changes: &changes)
+            return .opened(.trialFailed, retryAfter: retryAfter ?? 0)
+        }
+    }
+
+    private mutating func releaseTrial() {
+        trialsInFlight -= 1
+        if trialsInFlight == 0 { trialsRunningSince = nil }
+    }
+
+    private mutating func evaluateTrip(policy: MachinePolicy, now: Nanoseconds, changes: inout Transitions) -> RecordResult {
+        let snapshot = windowSnapshot
+        var trips: Bool
+        switch policy.trip {
+        case .consecutive:
+            trips = consecutiveFailures >= policy.failMax
+        case .rate(let threshold, let minimumCalls):
+            trips = snapshot.calls >= minimumCalls && snapshot.failureRate >= threshold
+        case .custom:
+            trips = false
+        }
+        if !trips, let _ = policy.slowThreshold {
+            trips = snapshot.calls >= policy.slowMinimumCalls && snapshot.slowCallRate >= policy.slowRate
+        }
+        if !trips, case .custom = policy.trip {
+            return .evaluateRule(snapshot, tripRequest(.tripped, policy: policy))
+        }
+        guard trips else { return .counted }
+        let request = tripRequest(.tripped, policy: policy)
+        if policy.tripsOutsideLock { return .tripRequested(request) }
+        let retryAfter = applyTrip(request, duration: builtinOpenDuration(request.context, policy: policy), now: now, changes: &changes)
+        return .opened(.tripped, retryAfter: retryAfter ?? 0)
+    }
+
+    private func tripRequest(_ reason: TripReason, policy: MachinePolicy) -> TripRequest {
+        let rate = window.map { $0.calls == 0 ? 1 : Double($0.failures) / Double($0.calls) } ?? 1
+        let context = TripContext(consecutiveTrips: consecutiveTrips + 1, failureRate: rate, resetTimeout: .nanoseconds(policy.resetTimeout))
+        return TripRequest(generation: generation, reason: reason, context: context)
+    }
+
+    /// Opens the circuit for `duration` if nothing has changed since `request` was made; returns the
+    /// time until a trial is allowed, or `nil` when the request is stale.
+    mutating func applyTrip(_ request: TripRequest, duration: Nanoseconds, now: Nanoseconds, changes: inout Transitions) -> Nanoseconds? {
+        let expected: CircuitState = request.reason == .tripped ? .closed : .halfOpen
+        guard request.generation == generation, state == expected, mode == .normal else { return nil }
+        reopenPending = false
+        consecutiveTrips += 1
+        enter(.open, at: now, changes: &changes)
+        startOpenPeriod(at: now, duration: duration)
+        return openUntil - now
+    }
+
+    /// The open period a built-in policy gives a trip; custom policies are sized by the caller.
+    func builtinOpenDuration(_ context: TripContext, policy: MachinePolicy) -> Nanoseconds {
+        switch policy.openDuration {
+        case .fixed, .custom:
+            return policy.resetTimeout
+        case .exponential(let multiplier, let maximum, let jitter):
+            let cap = Double(maximum.nanoseconds)
+            var nanos = Double(policy.resetTimeout)
+            for _ in 1..<max(1, context.consecutiveTrips) where nanos < cap { nanos *= multiplier }
+            nanos = min(nanos, cap)
+            if jitter > 0 { nanos *= 1 + jitter * Double.random(in: -1...1) }
+            return max(1, Nanoseconds(min(nanos, Double(Nanoseconds.max / 2))))
+        }
+    }
+
+    // MARK: Manual control
+
+    /// `open()`, `halfOpen()` and `close()`: always a transition (even to the same state), always a new
+    /// generation, and the mode returns to normal.
+    mutating func force(_ target: CircuitState, now: Nanoseconds, policy: MachinePolicy, changes: inout Transitions) {
+        mode = .normal
+        enter(target, at: now, changes: &changes)
+        if target == .open { startOpenPeriod(at: now, duration: policy.resetTimeout) }
+    }
+
+    mutating func setMode(_ newMode: OperatingMode, now: Nanoseconds, changes: inout Transitions) {
+        mode = .normal
+        switch newMode.kind {
+        case .normal:
+            generation = (generation &+ 1) & PublishedWord.generationMask
+        case .forcedOpen:
+            enter(.open, at: now, changes: &changes)
+            openUntil = .max
+            openedAt = now
+        case .disabled, .metricsOnly:
+            enter(.closed, at: now, changes: &changes)
+        }
+        mode = newMode
+    }
+
+    /// Sets the open period of an open circuit to `duration` from when it opened (aiobreaker applies a
+    /// changed timeout to the current period).
+    mutating func resizeOpenPeriod(to duration: Nanoseconds) {
+        guard state == .open, mode == .normal, let openedAt else { return }
+        openUntil = openedAt.addingSaturating(duration)
+    }
+
+    /// Replaces the window when the configuration asks for another shape (or for none).
+    mutating func adoptWindow(_ kind: SlidingWindow.Kind?) {
+        guard kind != windowKind else { return }
+        windowKind = kind
+        window = kind.map(OutcomeWindow.init)
+    }
+
+    mutating func ageWindow(to now: Nanoseconds) { window?.age(to: now) }
+
+    private mutating func enter(_ target: CircuitState, at now: Nanoseconds, changes: inout Transitions) {
+        changes.append(Transition(from: state, to: target))
+        state = target
+        generation = (generation &+ 1) & PublishedWord.generationMask
+        stateSince = now
+        trialsInFlight = 0
+        trialSuccesses = 0
+        trialsRunningSince = nil
+        reopenPending = false
+        if target == .closed {
+            consecutiveFailures = 0
+            consecutiveTrips = 0
+            if let windowKind { window = OutcomeWindow(windowKind) }
+        }
+    }
+
+    private mutating func startOpenPeriod(at now: Nanoseconds, duration: Nanoseconds) {
+        openDurationFromFirstLook = nil
+        openedAt = now
+        openUntil = now.addingSaturating(duration)
+    }
+
+    // MARK: Reading
+
+    var windowSnapshot: WindowSnapshot {
+        window?.snapshot(consecutiveFailures: consecutiveFailures) ?? WindowSnapshot(consecutiveFailures: consecutiveFailures)
+    }
+
+    /// The time until an open circuit admits a trial; `nil` unless open.
+    func retryAfter(now: Nanoseconds, policy: MachinePolicy) -> Nanoseconds? {
+        guard state == .open else { return nil }
+        if mode == .forcedOpen { return .max }
+        guard openedAt != nil else { return openDurationFromFirstLook ?? policy.resetTimeout }
+        return max(0, openUntil.addingSaturating(-now))
+    }
+
+    /// The summary the lock-free call path reads; see ``PublishedWord``.
+    var published: PublishedWord {
+        var bits: UInt64 = UInt64(state.code)
+        switch mode.kind {
+        case .disabled:
+            bits |= PublishedWord.admitsFreely | PublishedWord.successIsNoop | PublishedWord.recordsNothing
+        case .metricsOnly:
+            bits |= PublishedWord.admitsFreely
+            if consecutiveFailures == 0 && window == nil { bits |= PublishedWord.successIsNoop }
+        case .forcedOpen:
+            break
+        case .normal:
+            if state == .closed {
+                bits |= PublishedWord.admitsFreely
+                if consecutiveFailures == 0 && window == nil { bits |= PublishedWord.successIsNoop }
+            } else if state == .open && openedAt != nil {
+                bits |= PublishedWord.rejectsUntilDeadline
+            }
+        }
+        return PublishedWord(raw: bits | (generation << PublishedWord.generationShift), openUntil: openUntil)
+    }
+}
+
+extension CircuitState {
+    var code: UInt8 {
+        switch self {
+        case .closed: 0
+        case .open: 1
+        case .halfOpen: 2
+        }
+    }
+
+    init(code: UInt8) {
+        switch code {
+        case 1: self = .open
+        case 2: self = .halfOpen
+        default: self = .closed
+        }
+    }
+}
