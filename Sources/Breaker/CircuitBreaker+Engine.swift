@@ -35,8 +35,9 @@ extension CircuitBreaker {
         if flags & Flags.hasListeners == 0 && word & PublishedWord.admitsFreely != 0 {
             return Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: start)
         }
-        if word & PublishedWord.rejectsUntilDeadline != 0 {
-            // Open: reject without the lock while the published deadline is ahead. A rejection fires no listener.
+        if flags & Flags.hasListeners == 0 && word & PublishedWord.rejectsUntilDeadline != 0 {
+            // Open: reject without the lock while the published deadline is ahead. (With listeners, the
+            // lock is taken, so that changes made through a shared storage are noticed and reported.)
             let deadline = cell.openUntil.load(ordering: .acquiring)
             let now = start ?? time.now()
             if cell.word.load(ordering: .acquiring) == word && now < deadline {

@@ -51,7 +51,9 @@ public final class InMemoryStorage: CircuitBreakerStorage {
     /// Breakers with listeners report the change on their next call.
     public func apply(_ snapshot: CircuitSnapshot) {
         withCircuit { circuit in
-            var machine = CircuitMachine(restoring: snapshot)
+            var restored = snapshot
+            restored.generation = circuit.machine.generation &+ 1  // a new generation: breakers notice, late results drop
+            var machine = CircuitMachine(restoring: restored)
             if let policy = circuit.policy { machine.adoptWindow(policy.window) }
             circuit.machine = machine
         }
