@@ -58,11 +58,12 @@ extension CircuitBreaker {
     /// Overrides the state machine: ``OperatingMode/disabled``, ``OperatingMode/forcedOpen``,
     /// ``OperatingMode/metricsOnly``, or back to ``OperatingMode/normal``. Listeners hear of the state
     /// change the mode implies (forced open reads `open`; disabled and metrics-only read `closed`).
+    /// Back to normal from forced open, the circuit stays open for ``resetTimeout`` from then.
     public func setMode(_ mode: OperatingMode) {
         let now = time.now()
-        let changes = withPolicy(now: now) { machine, _, notifier in
+        let changes = withPolicy(now: now) { machine, policy, notifier in
             var changes = Transitions()
-            machine.setMode(mode, now: now, changes: &changes)
+            machine.setMode(mode, now: now, policy: policy, changes: &changes)
             notifier.transitions(changes)
             return changes
         }
@@ -81,7 +82,8 @@ extension CircuitBreaker {
     /// try breaker.reconfigure { $0.trip = .failureRate(0.25, minimumCalls: 50) }
     /// ```
     public func reconfigure(_ change: (inout Configuration) throws -> Void) throws {
-        var configuration = self.configuration
+        let previous = self.configuration
+        var configuration = previous
         try change(&configuration)
         try configuration.validate()
         let policy = MachinePolicy(configuration)
@@ -90,13 +92,13 @@ extension CircuitBreaker {
             settings.policy = policy
         }
         refreshFlags()
+        slowThreshold.store(policy.slowThreshold ?? 0, ordering: .relaxed)
         policyVersion.add(1, ordering: .releasing)
-        // Install the policy now, so a changed timeout applies to the current open period at once.
-        let changes = withPolicy(now: nil) { machine, policy, _ in
-            machine.resizeOpenPeriod(to: policy.resetTimeout)
-            return Transitions()
+        // Install the policy now; a changed fixed timeout applies to the current open period at once.
+        let resize = configuration.resetTimeout != previous.resetTimeout && !configuration.openDuration.isSized
+        withPolicy(now: nil) { machine, policy, _ in
+            if resize { machine.resizeOpenPeriod(to: policy.resetTimeout) }
         }
-        finishEvents(changes)
     }
 
     /// Counted failures in a row that open the circuit (aiobreaker's `fail_max`). Setting a value
@@ -139,7 +141,7 @@ extension CircuitBreaker {
         if !wasListening {
             // Start from the state as it is now, so the first event is not a stale catch-up.
             withPolicy(now: nil) { machine, _, _ in
-                events.markSeen(state: machine.state, generation: machine.generation)
+                events.restart(state: machine.state, generation: machine.generation)
             }
         }
         settings.withLock { $0.listeners.append(listener) }

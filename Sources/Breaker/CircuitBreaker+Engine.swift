@@ -89,7 +89,10 @@ extension CircuitBreaker {
     @usableFromInline
     func recordError(_ admitted: Admitted, _ error: any Error) -> Verdict {
         let configuration = settings.withLock { $0.configuration }
-        return complete(admitted, outcome: Self.classify(error, configuration), error: error)
+        let outcome = Self.classify(error, configuration)
+        let verdict = complete(admitted, outcome: outcome, error: error)
+        // An excluded error is a success: it is rethrown as it is, even if it completed a window that trips.
+        return outcome == .failure ? verdict : .proceed
     }
 
     /// Records a returned value that `classify` judged; `.proceed` means return it.
@@ -124,7 +127,8 @@ extension CircuitBreaker {
         if let start = admitted.start {
             let end = time.now()
             now = end
-            if let threshold = settings.withLock({ $0.policy.slowThreshold }), end.addingSaturating(-start) >= threshold {
+            let threshold = slowThreshold.load(ordering: .relaxed)
+            if threshold > 0 && end.addingSaturating(-start) >= threshold {
                 slow = true
                 counters.increment(.slow)
             }
@@ -142,11 +146,10 @@ extension CircuitBreaker {
         if now == nil && (outcome != .success || admitted.ticket.isTrial || flags & Flags.timesOutcomes != 0) {
             now = time.now()
         }
-        let reading = now ?? 0  // unused by the machine for a plain success without a time window
         let (result, changes) = withPolicy(now: now) { machine, policy, notifier in
             var changes = Transitions()
             if outcome == .failure { notifier.event(.failure(error ?? ReportedFailure())) }
-            let result = machine.record(outcome, slow: slow, ticket: admitted.ticket, now: reading, policy: policy, changes: &changes)
+            let result = machine.record(outcome, slow: slow, ticket: admitted.ticket, now: now, policy: policy, changes: &changes)
             notifier.transitions(changes)
             if outcome == .success { notifier.event(.success) }
             return (result, changes)
@@ -159,11 +162,11 @@ extension CircuitBreaker {
         case .opened(let reason, let retryAfter):
             return tripVerdict(reason, retryAfter: retryAfter, underlying: underlying)
         case .tripRequested(let request):
-            guard let retryAfter = finishTrip(request, now: reading) else { return .proceed }
+            guard let retryAfter = finishTrip(request, now: now ?? time.now()) else { return .proceed }
             return tripVerdict(request.reason, retryAfter: retryAfter, underlying: underlying)
         case .evaluateRule(let snapshot, let request):
             guard case .custom(let shouldTrip) = settings.withLock({ $0.policy.trip }), shouldTrip(snapshot),
-                let retryAfter = finishTrip(request, now: reading)
+                let retryAfter = finishTrip(request, now: now ?? time.now())
             else { return .proceed }
             return tripVerdict(request.reason, retryAfter: retryAfter, underlying: underlying)
         }
@@ -224,7 +227,7 @@ extension CircuitBreaker {
     /// Runs `body` on the circuit under the storage lock with this breaker's policy installed, and
     /// with a notifier that queues events in the machine's order. `now` anchors a circuit restored open.
     func withPolicy<R>(now: Nanoseconds?, _ body: (inout CircuitMachine, MachinePolicy, Notifier) -> R) -> R {
-        let me = ObjectIdentifier(self)
+        let me = id
         let version = policyVersion.load(ordering: .acquiring)
         let listening = flags.load(ordering: .relaxed) & Flags.hasListeners != 0
         return cell.withCircuit { circuit in

@@ -33,6 +33,10 @@ public final class CircuitBreaker: Sendable {
     let events = EventQueue()
     /// Bumped whenever the configuration changes, so the storage knows to take this breaker's policy again.
     let policyVersion = Atomic<UInt64>(1)
+    /// Identifies this breaker to a shared storage (unlike an object address, never reused).
+    let id = BreakerID.next()
+    /// The slow-call threshold in nanoseconds, or 0 when calls are not timed; read without a lock.
+    let slowThreshold = Atomic<Int64>(0)
 
     /// Bits of ``flags``.
     @usableFromInline
@@ -47,6 +51,12 @@ public final class CircuitBreaker: Sendable {
         static let timesOutcomes: UInt32 = 8
         /// The flags that send a call down the general path.
         @usableFromInline static let generalPath: UInt32 = hasListeners | timesCalls | hasWrappers
+    }
+
+    /// Process-unique breaker identities.
+    enum BreakerID {
+        private static let counter = Atomic<UInt64>(0)
+        static func next() -> UInt64 { counter.wrappingAdd(1, ordering: .relaxed).newValue }
     }
 
     struct Settings: Sendable {
@@ -167,6 +177,7 @@ public final class CircuitBreaker: Sendable {
         let policy = MachinePolicy(configuration)
         settings = Locked(Settings(configuration: configuration, policy: policy, listeners: listeners))
         flags = Atomic(Self.flags(for: policy, listeners: listeners, wrappers: false))
+        slowThreshold.store(policy.slowThreshold ?? 0, ordering: .relaxed)
         let now = time.now()
         cell.withCircuit { circuit in
             circuit.machine.adoptWindow(policy.window)

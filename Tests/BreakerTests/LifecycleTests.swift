@@ -65,6 +65,18 @@ struct ModeTests {
         #expect(catching { try f.breaker.call {} } == nil)
     }
 
+    @Test func releasedFromForcedOpenTheTimerStartsThen() {
+        let f = PolicyFixture { $0.resetTimeout = .seconds(10) }
+        f.breaker.setMode(.forcedOpen)
+        f.clock.advance(by: .seconds(100))
+        f.breaker.setMode(.normal)
+        #expect(f.breaker.state == .open)
+        #expect(f.breaker.retryAfter == .seconds(10))
+        f.clock.advance(by: .seconds(10))
+        #expect(catching { try f.breaker.call {} } == nil)
+        #expect(f.breaker.state == .closed)
+    }
+
     @Test func metricsOnlyRecordsButNeverRejects() {
         let f = PolicyFixture {
             $0.trip = .failureRate(0.5, minimumCalls: 2)

@@ -76,6 +76,16 @@ struct ListenerTests {
         #expect(f.breaker.listeners.first === f.recorder)
     }
 
+    @Test func aListenerAddedAfterSilenceHearsOnlyWhatFollows() throws {
+        let f = Fixture(failMax: 1)
+        f.breaker.removeListener(f.recorder)
+        f.fail()  // trips with nobody listening
+        let late = EventRecorder()
+        f.breaker.addListener(late)
+        f.breaker.close()
+        #expect(late.events == [.stateChange(.open, .closed)], "no stale catch-up of the trip nobody heard")
+    }
+
     @Test func aListenerAddedTwiceHearsTwice() throws {
         let recorder = EventRecorder()
         let breaker = CircuitBreaker(listeners: [recorder, recorder], clock: ManualClock())

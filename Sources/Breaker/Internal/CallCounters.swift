@@ -39,10 +39,7 @@ final class CallCounters: @unchecked Sendable {
     /// Adds one to `kind` in this thread's stripe.
     @inlinable
     func increment(_ kind: Kind) {
-        let thread = pthread_self_bits()
-        // Thread control blocks sit at least a page apart; mix the bits above the page offset.
-        let stripe = Int(truncatingIfNeeded: ((thread >> 12) &* 0x9E37_79B9_7F4A_7C15) >> 60) & (Self.stripes - 1)
-        (base + stripe * Self.stride + kind.rawValue).pointee.wrappingAdd(1, ordering: .relaxed)
+        (base + (ThreadStripe.current() &* Self.stride &+ kind.rawValue)).pointee.wrappingAdd(1, ordering: .relaxed)
     }
 
     /// The total of `kind` over all stripes.
@@ -55,12 +52,31 @@ final class CallCounters: @unchecked Sendable {
     }
 }
 
-/// The calling thread's identifier as an integer.
-@inlinable
-func pthread_self_bits() -> UInt {
-    #if canImport(Darwin)
-    return UInt(bitPattern: pthread_self())
-    #else
-    return UInt(pthread_self())
-    #endif
+/// Gives each thread its own stripe index: threads are numbered in the order they first count
+/// something, so up to ``CallCounters/stripes`` threads never share a stripe. The number lives in a
+/// pthread key (a few instructions to read), not in a hash of the thread's identity, which could
+/// collide.
+@usableFromInline
+enum ThreadStripe {
+    @usableFromInline static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let rc = pthread_key_create(&key, nil)
+        precondition(rc == 0, "pthread_key_create failed: \(rc)")
+        return key
+    }()
+    static let next = Atomic<Int>(0)
+
+    /// The calling thread's stripe, in `0..<CallCounters.stripes`.
+    @inlinable
+    static func current() -> Int {
+        if let stored = pthread_getspecific(key) { return (Int(bitPattern: stored) &- 1) & (CallCounters.stripes &- 1) }
+        return assign()
+    }
+
+    @usableFromInline
+    static func assign() -> Int {
+        let stripe = next.wrappingAdd(1, ordering: .relaxed).oldValue & (CallCounters.stripes - 1)
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: stripe + 1))
+        return stripe
+    }
 }

@@ -50,6 +50,16 @@ final class EventQueue: Sendable {
         }
     }
 
+    /// Forgets undelivered events (queued while the last listener was being removed) and starts
+    /// reporting from `current`; call with the storage lock held, when the first listener arrives.
+    func restart(state current: CircuitState, generation: UInt64) {
+        state.withLock { queue in
+            queue.pending.removeAll()
+            queue.seenState = current
+            queue.seenGeneration = generation
+        }
+    }
+
     /// Delivers queued events with `deliver` unless another thread is already delivering.
     func drain(_ deliver: (BreakerEvent) -> Void) {
         var batch: [BreakerEvent] = state.withLock { queue in

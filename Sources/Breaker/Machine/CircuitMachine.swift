@@ -163,10 +163,13 @@ struct CircuitMachine: Sendable {
 
     // MARK: Outcomes
 
-    mutating func record(_ outcome: CallOutcome, slow: Bool, ticket: Ticket, now: Nanoseconds, policy: MachinePolicy, changes: inout Transitions) -> RecordResult {
+    /// Records the outcome of an admitted call. `now` may be `nil` only for an outcome that needs no
+    /// time (a success outside half-open with no time window); should it trip the circuit, the trip is
+    /// returned as a request for the caller to finish with a clock reading.
+    mutating func record(_ outcome: CallOutcome, slow: Bool, ticket: Ticket, now: Nanoseconds?, policy: MachinePolicy, changes: inout Transitions) -> RecordResult {
         guard ticket.generation == generation, mode != .disabled else { return .dropped }
         if ticket.isTrial {
-            return recordTrial(outcome, now: now, policy: policy, changes: &changes)
+            return recordTrial(outcome, now: now ?? stateSince ?? 0, policy: policy, changes: &changes)
         }
         guard state == .closed else { return .dropped }
         switch outcome.kind {
@@ -174,7 +177,7 @@ struct CircuitMachine: Sendable {
         case .success: consecutiveFailures = 0
         case .failure: consecutiveFailures += 1
         }
-        window?.record(failure: outcome == .failure, slow: slow, now: now)
+        window?.record(failure: outcome == .failure, slow: slow, now: now ?? 0)  // a time window always gets a reading
         guard mode == .normal else { return .counted }
         return evaluateTrip(policy: policy, now: now, changes: &changes)
     }
@@ -208,7 +211,7 @@ struct CircuitMachine: Sendable {
         if trialsInFlight == 0 { trialsRunningSince = nil }
     }
 
-    private mutating func evaluateTrip(policy: MachinePolicy, now: Nanoseconds, changes: inout Transitions) -> RecordResult {
+    private mutating func evaluateTrip(policy: MachinePolicy, now: Nanoseconds?, changes: inout Transitions) -> RecordResult {
         let snapshot = windowSnapshot
         var trips: Bool
         switch policy.trip {
@@ -227,7 +230,7 @@ struct CircuitMachine: Sendable {
         }
         guard trips else { return .counted }
         let request = tripRequest(.tripped, policy: policy)
-        if policy.tripsOutsideLock { return .tripRequested(request) }
+        guard let now, !policy.tripsOutsideLock else { return .tripRequested(request) }
         let retryAfter = applyTrip(request, duration: builtinOpenDuration(request.context, policy: policy), now: now, changes: &changes)
         return .opened(.tripped, retryAfter: retryAfter ?? 0)
     }
@@ -275,11 +278,14 @@ struct CircuitMachine: Sendable {
         if target == .open { startOpenPeriod(at: now, duration: policy.resetTimeout) }
     }
 
-    mutating func setMode(_ newMode: OperatingMode, now: Nanoseconds, changes: inout Transitions) {
+    mutating func setMode(_ newMode: OperatingMode, now: Nanoseconds, policy: MachinePolicy, changes: inout Transitions) {
+        let wasForcedOpen = mode == .forcedOpen
         mode = .normal
         switch newMode.kind {
         case .normal:
             generation = (generation &+ 1) & PublishedWord.generationMask
+            // Released from forced open: an ordinary open period, timed from now.
+            if wasForcedOpen && state == .open { startOpenPeriod(at: now, duration: policy.resetTimeout) }
         case .forcedOpen:
             enter(.open, at: now, changes: &changes)
             openUntil = .max

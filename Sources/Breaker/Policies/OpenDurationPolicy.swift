@@ -29,9 +29,10 @@ public struct OpenDurationPolicy: Sendable, CustomStringConvertible {
         OpenDurationPolicy(kind: .custom(duration))
     }
 
-    var isCustom: Bool {
-        if case .custom = kind { return true }
-        return false
+    /// Whether open periods are sized per trip (exponential or custom) rather than fixed to `resetTimeout`.
+    var isSized: Bool {
+        if case .fixed = kind { return false }
+        return true
     }
 
     /// A short account of the policy.

@@ -76,7 +76,7 @@ public final class InMemoryStorage: CircuitBreakerStorage {
 struct StoredCircuit: Sendable {
     var machine: CircuitMachine
     var policy: MachinePolicy?
-    var policyOwner: ObjectIdentifier?
+    var policyOwner: UInt64?
     var policyVersion: UInt64 = 0
 }
 
