@@ -59,6 +59,9 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
         self.breakerName = breakerName
     }
 
+    /// The same as ``breakerName``.
+    public var name: String? { breakerName }
+
     /// The aiobreaker message for ``reason``.
     public var message: String { reason.message }
 

@@ -60,6 +60,31 @@ struct TripPolicyTests {
         #expect(f.breaker.state == .open, "3 of 4 failed: the window is judged once it holds 4 calls")
     }
 
+    @Test func aSuccessThatTripsStartsTheOpenPeriodNow() throws {
+        let f = PolicyFixture {
+            $0.trip = .failureRate(0.5, minimumCalls: 2)
+            $0.window = .lastCalls(10)
+            $0.resetTimeout = .seconds(1)
+        }
+        f.clock.advance(by: .seconds(100))
+        f.run("F")
+        f.clock.advance(by: .milliseconds(1))
+        try f.breaker.call {}
+        #expect(f.breaker.state == .open)
+        #expect(f.breaker.retryAfter == .seconds(1), "timed from the tripping success, not from the clock's origin")
+    }
+
+    @Test func anExcludedErrorThatCompletesATrippingWindowIsRethrownAsItIs() {
+        let f = PolicyFixture {
+            $0.trip = .failureRate(0.5, minimumCalls: 3)
+            $0.window = .lastCalls(10)
+            $0.exclude = [.type(Benign.self)]
+        }
+        f.run("FF")
+        #expect(throws: Benign.self) { try f.breaker.call { throw Benign() } }
+        #expect(f.breaker.state == .open)
+    }
+
     @Test func theCountWindowForgetsTheOldestCall() {
         let f = PolicyFixture {
             $0.trip = .failureRate(0.6, minimumCalls: 3)
