@@ -67,7 +67,7 @@ extension CircuitBreaker {
     }
 
     /// Runs `body` and judges its *returned value* too: `classify` may count a value as a failure
-    /// (an HTTP 503 response, say) or as ignored. Thrown errors are judged as by ``call(_:)-1r3v3``.
+    /// (an HTTP 503 response, say) or as ignored. Thrown errors are judged as by `call(_:)`.
     ///
     /// The value is returned whatever the verdict, except when a failure opens the circuit: that call
     /// throws ``CircuitBreakerError`` with a ``FailedResult`` as its underlying error (or returns the
@@ -82,7 +82,7 @@ extension CircuitBreaker {
         try run(body, classify: classify, fallback: Self.rethrow)
     }
 
-    /// The async form of ``call(classifyingResult:_:)-7v4pj``.
+    /// The async form of `call(classifyingResult:_:)`.
     @_disfavoredOverload
     nonisolated(nonsending)
     public func call<R>(classifyingResult classify: (R) -> CallOutcome, _ body: nonisolated(nonsending) () async throws -> R) async throws -> R {
@@ -99,7 +99,7 @@ extension CircuitBreaker {
         try run(body, classify: Self.countAsSuccess, fallback: fallback)
     }
 
-    /// The async form of ``call(fallback:_:)-4pgbs``; the fallback may be async too.
+    /// The async form of `call(fallback:_:)`; the fallback may be async too.
     @_disfavoredOverload
     nonisolated(nonsending)
     public func call<R>(

@@ -11,7 +11,7 @@ extension CircuitBreaker {
     /// ```
     ///
     /// With `ignoreOnCall` (the default), calling the wrapped function inside this breaker's own
-    /// ``call(_:)-1r3v3`` counts once, not twice: `try breaker.call { try protectedFetch(42) }` is one
+    /// `call(_:)` counts once, not twice: `try breaker.call { try protectedFetch(42) }` is one
     /// call to the breaker. Another breaker's call does not switch off this one. Pass `false` to count
     /// nested uses separately.
     public func wrap<each Argument, Result>(
