@@ -124,10 +124,14 @@ extension CircuitBreaker {
         }
     }
 
+    /// Recomputes the flags from the settings. The store happens under the settings lock, so two
+    /// concurrent changes cannot publish their flags out of order.
     private func refreshFlags() {
-        let wanted = settings.withLock { Self.flags(for: $0.policy, listeners: $0.listeners, wrappers: false) }
-        let keep = flags.load(ordering: .relaxed) & Flags.hasWrappers
-        flags.store(wanted | keep, ordering: .releasing)
+        settings.withLock { settings in
+            let wanted = Self.flags(for: settings.policy, listeners: settings.listeners, wrappers: false)
+            let keep = flags.load(ordering: .relaxed) & Flags.hasWrappers
+            flags.store(wanted | keep, ordering: .releasing)
+        }
     }
 
     // MARK: Listeners

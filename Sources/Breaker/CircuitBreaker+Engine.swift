@@ -151,10 +151,12 @@ extension CircuitBreaker {
             if outcome == .failure { notifier.event(.failure(error ?? ReportedFailure())) }
             let result = machine.record(outcome, slow: slow, ticket: admitted.ticket, now: now, policy: policy, changes: &changes)
             notifier.transitions(changes)
-            if outcome == .success { notifier.event(.success) }
+            // A success reports after the transitions it causes; a trip still pending reports it later.
+            if outcome == .success && !result.isPendingTrip { notifier.event(.success) }
             return (result, changes)
         }
         finishEvents(changes)
+        let trailing: BreakerEvent? = outcome == .success ? .success : nil
         let underlying = error ?? (outcome == .failure ? ReportedFailure() : nil)
         switch result {
         case .dropped, .counted:
@@ -162,12 +164,14 @@ extension CircuitBreaker {
         case .opened(let reason, let retryAfter):
             return tripVerdict(reason, retryAfter: retryAfter, underlying: underlying)
         case .tripRequested(let request):
-            guard let retryAfter = finishTrip(request, now: now ?? time.now()) else { return .proceed }
+            guard let retryAfter = finishTrip(request, now: now ?? time.now(), then: trailing) else { return .proceed }
             return tripVerdict(request.reason, retryAfter: retryAfter, underlying: underlying)
         case .evaluateRule(let snapshot, let request):
-            guard case .custom(let shouldTrip) = settings.withLock({ $0.policy.trip }), shouldTrip(snapshot),
-                let retryAfter = finishTrip(request, now: now ?? time.now())
-            else { return .proceed }
+            guard case .custom(let shouldTrip) = settings.withLock({ $0.policy.trip }), shouldTrip(snapshot) else {
+                if let trailing { report(trailing) }
+                return .proceed
+            }
+            guard let retryAfter = finishTrip(request, now: now ?? time.now(), then: trailing) else { return .proceed }
             return tripVerdict(request.reason, retryAfter: retryAfter, underlying: underlying)
         }
     }
@@ -180,7 +184,10 @@ extension CircuitBreaker {
 
     /// Sizes the open period of `request` (running a custom open-duration policy outside the lock) and
     /// opens the circuit if nothing changed meanwhile; returns the time until a trial, or `nil`.
-    private func finishTrip(_ request: TripRequest, now: Nanoseconds) -> Nanoseconds? {
+    ///
+    /// `trailing` is queued after the trip's transition (or alone, if the trip is stale): the success
+    /// event of a success that tripped the circuit.
+    private func finishTrip(_ request: TripRequest, now: Nanoseconds, then trailing: BreakerEvent? = nil) -> Nanoseconds? {
         let policy = settings.withLock { $0.policy }
         var duration: Nanoseconds
         if case .custom(let size) = policy.openDuration {
@@ -194,10 +201,17 @@ extension CircuitBreaker {
             var changes = Transitions()
             let retryAfter = machine.applyTrip(request, duration: duration, now: now, changes: &changes)
             notifier.transitions(changes)
+            if let trailing { notifier.event(trailing) }
             return (retryAfter, changes)
         }
         finishEvents(changes)
         return retryAfter
+    }
+
+    /// Queues `event` in the machine's order and delivers it.
+    private func report(_ event: BreakerEvent) {
+        withPolicy(now: nil) { _, _, notifier in notifier.event(event) }
+        finishEvents(Transitions())
     }
 
     /// Decides how a thrown error counts: the configured classifier, then cancellation (ignored), then

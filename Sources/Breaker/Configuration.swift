@@ -48,7 +48,7 @@ extension CircuitBreaker {
         /// Checks every value and throws an error naming the first field out of range.
         public func validate() throws(ConfigurationError) {
             try ConfigurationError.check(failMax >= 1, "failMax", failMax, "1...\(Int.max)")
-            try ConfigurationError.check(resetTimeout > .zero, "resetTimeout", resetTimeout, "greater than zero")
+            try ConfigurationError.check(resetTimeout.nanoseconds > 0, "resetTimeout", resetTimeout, "at least one nanosecond")
             switch trip.kind {
             case .consecutive, .custom: break
             case .rate(let threshold, let minimumCalls):
@@ -59,7 +59,7 @@ extension CircuitBreaker {
             case .calls(let count):
                 try ConfigurationError.check((1...1_000_000).contains(count), "window.lastCalls", count, "1...1000000")
             case .time(let span, let bucket):
-                try ConfigurationError.check(bucket > .zero, "window.duration bucket", bucket, "greater than zero")
+                try ConfigurationError.check(bucket.nanoseconds > 0, "window.duration bucket", bucket, "at least one nanosecond")
                 try ConfigurationError.check(span >= bucket, "window.duration span", span, "at least one bucket (\(bucket))")
                 let spanNanos = span.nanoseconds
                 let bucketNanos = bucket.nanoseconds
@@ -67,7 +67,7 @@ extension CircuitBreaker {
                 try ConfigurationError.check(spanNanos / bucketNanos <= 1_000_000, "window.duration span", span, "at most 1000000 buckets of \(bucket)")
             }
             if let slowCalls {
-                try ConfigurationError.check(slowCalls.threshold > .zero, "slowCalls.threshold", slowCalls.threshold, "greater than zero")
+                try ConfigurationError.check(slowCalls.threshold.nanoseconds > 0, "slowCalls.threshold", slowCalls.threshold, "at least one nanosecond")
                 try ConfigurationError.check(slowCalls.rate > 0 && slowCalls.rate <= 1, "slowCalls.rate", slowCalls.rate, "0 < rate ≤ 1")
                 try ConfigurationError.check(slowCalls.minimumCalls >= 1, "slowCalls.minimumCalls", slowCalls.minimumCalls, "1...\(Int.max)")
             }
@@ -81,7 +81,7 @@ extension CircuitBreaker {
             try ConfigurationError.check(halfOpen.permittedCalls >= 1, "halfOpen.permittedCalls", halfOpen.permittedCalls, "1...\(Int.max)")
             try ConfigurationError.check(halfOpen.successesToClose >= 1, "halfOpen.successesToClose", halfOpen.successesToClose, "1...\(Int.max)")
             if let maxTrialDuration = halfOpen.maxTrialDuration {
-                try ConfigurationError.check(maxTrialDuration > .zero, "halfOpen.maxTrialDuration", maxTrialDuration, "greater than zero, or nil")
+                try ConfigurationError.check(maxTrialDuration.nanoseconds > 0, "halfOpen.maxTrialDuration", maxTrialDuration, "at least one nanosecond, or nil")
             }
         }
     }

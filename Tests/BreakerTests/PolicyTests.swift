@@ -192,7 +192,7 @@ struct TripPolicyTests {
 }
 
 final class BreakerHolder: @unchecked Sendable {
-    var breaker: CircuitBreaker?
+    weak var breaker: CircuitBreaker?  // weak: the breaker's rule holds this holder
 }
 
 @Suite("Slow calls (issue 3, capability 2)")

@@ -5,11 +5,14 @@ struct Ticket: Sendable {
     @usableFromInline var generation: UInt64
     /// Whether the call holds a half-open trial slot.
     @usableFromInline var isTrial: Bool
+    /// For a trial, when it was admitted: its half-open deadline runs from then.
+    @usableFromInline var admittedAt: Nanoseconds
 
     @usableFromInline
-    init(generation: UInt64, isTrial: Bool) {
+    init(generation: UInt64, isTrial: Bool, admittedAt: Nanoseconds = 0) {
         self.generation = generation
         self.isTrial = isTrial
+        self.admittedAt = admittedAt
     }
 }
 
@@ -58,6 +61,16 @@ enum RecordResult: Sendable {
     case evaluateRule(WindowSnapshot, TripRequest)
 }
 
+extension RecordResult {
+    /// Whether the outcome will open the circuit once the caller finishes the trip.
+    var isPendingTrip: Bool {
+        switch self {
+        case .tripRequested, .evaluateRule: true
+        case .dropped, .counted, .opened: false
+        }
+    }
+}
+
 /// Up to two transitions produced by one event, without allocating.
 struct Transitions: Sendable {
     private(set) var first: Transition?
@@ -94,8 +107,8 @@ struct CircuitMachine: Sendable {
     private(set) var consecutiveTrips = 0
     private(set) var trialsInFlight = 0
     private(set) var trialSuccesses = 0
-    /// When trials started running without a pause (half-open deadline).
-    private var trialsRunningSince: Nanoseconds?
+    /// When each running trial was admitted; the half-open deadline runs from the oldest.
+    private var trialStarts: [Nanoseconds] = []
     /// A trip has been requested and its open period is being sized outside the lock.
     private var reopenPending = false
     private(set) var window: OutcomeWindow?
@@ -139,8 +152,8 @@ struct CircuitMachine: Sendable {
         case .halfOpen:
             guard let now else { return .needsClock }
             if reopenPending { return .rejected(retryAfter: 0, reopen: nil) }
-            if let limit = policy.maxTrialDuration, trialsInFlight > 0, let since = trialsRunningSince,
-                now.addingSaturating(-since) >= limit
+            if let limit = policy.maxTrialDuration, let oldest = trialStarts.min(),
+                now.addingSaturating(-oldest) >= limit
             {
                 let request = tripRequest(.trialTimedOut, policy: policy)
                 if policy.tripsOutsideLock {
@@ -156,9 +169,9 @@ struct CircuitMachine: Sendable {
     }
 
     private mutating func admitTrial(now: Nanoseconds) -> Admission {
-        if trialsInFlight == 0 { trialsRunningSince = now }
+        trialStarts.append(now)
         trialsInFlight += 1
-        return .admitted(Ticket(generation: generation, isTrial: true))
+        return .admitted(Ticket(generation: generation, isTrial: true, admittedAt: now))
     }
 
     // MARK: Outcomes
@@ -169,7 +182,7 @@ struct CircuitMachine: Sendable {
     mutating func record(_ outcome: CallOutcome, slow: Bool, ticket: Ticket, now: Nanoseconds?, policy: MachinePolicy, changes: inout Transitions) -> RecordResult {
         guard ticket.generation == generation, mode != .disabled else { return .dropped }
         if ticket.isTrial {
-            return recordTrial(outcome, now: now ?? stateSince ?? 0, policy: policy, changes: &changes)
+            return recordTrial(outcome, ticket: ticket, now: now ?? stateSince ?? 0, policy: policy, changes: &changes)
         }
         guard state == .closed else { return .dropped }
         switch outcome.kind {
@@ -182,14 +195,14 @@ struct CircuitMachine: Sendable {
         return evaluateTrip(policy: policy, now: now, changes: &changes)
     }
 
-    private mutating func recordTrial(_ outcome: CallOutcome, now: Nanoseconds, policy: MachinePolicy, changes: inout Transitions) -> RecordResult {
+    private mutating func recordTrial(_ outcome: CallOutcome, ticket: Ticket, now: Nanoseconds, policy: MachinePolicy, changes: inout Transitions) -> RecordResult {
         guard state == .halfOpen, !reopenPending else { return .dropped }
         switch outcome.kind {
         case .ignored:
-            releaseTrial()
+            releaseTrial(ticket)
             return .counted
         case .success:
-            releaseTrial()
+            releaseTrial(ticket)
             consecutiveFailures = 0
             trialSuccesses += 1
             if trialSuccesses >= policy.successesToClose { enter(.closed, at: now, changes: &changes) }
@@ -206,9 +219,9 @@ struct CircuitMachine: Sendable {
         }
     }
 
-    private mutating func releaseTrial() {
+    private mutating func releaseTrial(_ ticket: Ticket) {
         trialsInFlight -= 1
-        if trialsInFlight == 0 { trialsRunningSince = nil }
+        if let index = trialStarts.firstIndex(of: ticket.admittedAt) { trialStarts.remove(at: index) }
     }
 
     private mutating func evaluateTrip(policy: MachinePolicy, now: Nanoseconds?, changes: inout Transitions) -> RecordResult {
@@ -279,6 +292,7 @@ struct CircuitMachine: Sendable {
     }
 
     mutating func setMode(_ newMode: OperatingMode, now: Nanoseconds, policy: MachinePolicy, changes: inout Transitions) {
+        if newMode == .normal && mode == .normal { return }  // nothing changes; calls in flight still count
         let wasForcedOpen = mode == .forcedOpen
         mode = .normal
         switch newMode.kind {
@@ -319,7 +333,7 @@ struct CircuitMachine: Sendable {
         stateSince = now
         trialsInFlight = 0
         trialSuccesses = 0
-        trialsRunningSince = nil
+        trialStarts.removeAll()
         reopenPending = false
         if target == .closed {
             consecutiveFailures = 0

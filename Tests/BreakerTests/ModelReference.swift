@@ -1,0 +1,323 @@
+import Breaker
+import BreakerTestKit
+
+/// A reference model of the circuit breaker: single-threaded, written from the documented semantics
+/// (README, doc comments, the project brief), not from `CircuitMachine`. It keeps plain lists (every
+/// outcome in the window, every running trial) and recomputes everything on demand, so each rule can
+/// be read off in a line or two. Time is whole milliseconds on the test's `ManualClock`.
+struct ModelConfig {
+    enum Trip {
+        case consecutive
+        case rate(threshold: Double, minimumCalls: Int)
+        case custom(@Sendable (WindowSnapshot) -> Bool)
+    }
+
+    enum Window {
+        case none
+        case lastCalls(Int)
+        /// `span` ms in buckets of `bucket` ms; `phase` aligns bucket edges with the breaker's clock origin.
+        case duration(span: Int, bucket: Int, phase: Int)
+    }
+
+    enum OpenDuration {
+        case fixed
+        case exponential(multiplier: Int, maximum: Int)
+        /// Milliseconds for the n-th trip in a row.
+        case custom(@Sendable (Int) -> Int)
+    }
+
+    struct Slow {
+        var threshold: Int
+        var rate: Double
+        var minimumCalls: Int
+    }
+
+    var failMax: Int
+    var resetTimeout: Int
+    var trip: Trip = .consecutive
+    var window: Window = .none
+    var slow: Slow? = nil
+    var openDuration: OpenDuration = .fixed
+    var permittedCalls = 1
+    var successesToClose = 1
+    var maxTrialDuration: Int? = 60_000
+}
+
+/// What a caller of `breaker.call` sees.
+enum Observed: Equatable, CustomStringConvertible {
+    /// The body's value came back.
+    case value
+    /// The body's own error came back unchanged (`Boom`, `Benign`, `CancellationError`).
+    case rethrown(String)
+    /// `CircuitBreakerError` with this reason; `ran` says whether the body ran.
+    case breaker(String)
+
+    var description: String {
+        switch self {
+        case .value: "value"
+        case .rethrown(let error): "rethrown \(error)"
+        case .breaker(let reason): "CircuitBreakerError.\(reason)"
+        }
+    }
+}
+
+/// The kinds of body a step can run.
+enum BodyKind: String, CaseIterable {
+    case success, failure, excluded, cancelled
+
+    var errorName: String? {
+        switch self {
+        case .success: nil
+        case .failure: "Boom"
+        case .excluded: "Benign"
+        case .cancelled: "CancellationError"
+        }
+    }
+}
+
+final class ReferenceModel {
+    enum Outcome { case success, failure, ignored }
+
+    struct Ticket {
+        var generation: Int
+        var isTrial: Bool
+        var start: Int
+    }
+
+    struct Entry {
+        var time: Int
+        var failed: Bool
+        var slow: Bool
+    }
+
+    var config: ModelConfig
+    /// The operating mode: normal, or an override (disabled: everything passes, nothing is recorded;
+    /// metricsOnly: everything passes and is recorded, nothing trips; forcedOpen: everything is rejected).
+    var mode: OperatingMode = .normal
+    var now = 0
+    var state: CircuitState = .closed
+    var failureCount = 0
+    /// Trips since the circuit last closed.
+    var trips = 0
+    var openedAt = 0
+    var openUntil = 0
+    var generation = 0
+    /// Start times of the half-open trials running now.
+    var runningTrials: [Int] = []
+    var trialSuccesses = 0
+    /// Every counted closed-state outcome since the circuit last closed.
+    var outcomes: [Entry] = []
+    var events: [EventRecorder.Event] = []
+    var successes = 0, failures = 0, ignored = 0, rejected = 0, slowCalls = 0
+
+    init(config: ModelConfig) { self.config = config }
+
+    // MARK: Reading
+
+    /// `retryAfter`: nil unless open; "forever" when forced open.
+    var retryAfter: Duration? {
+        guard state == .open else { return nil }
+        return mode == .forcedOpen ? .nanoseconds(Int64.max) : .milliseconds(max(0, openUntil - now))
+    }
+
+    /// The outcomes the window holds now.
+    var windowEntries: [Entry] {
+        switch config.window {
+        case .none: return []
+        case .lastCalls(let count): return Array(outcomes.suffix(count))
+        case .duration(let span, let bucket, let phase):
+            let buckets = span / bucket
+            func index(_ t: Int) -> Int { Int((Double(t + phase) / Double(bucket)).rounded(.down)) }
+            return outcomes.filter { index($0.time) > index(now) - buckets }
+        }
+    }
+
+    var snapshot: WindowSnapshot {
+        let entries = windowEntries
+        return WindowSnapshot(
+            calls: entries.count, failures: entries.filter(\.failed).count, slowCalls: entries.filter(\.slow).count,
+            slowFailures: entries.filter { $0.slow && $0.failed }.count, consecutiveFailures: failureCount)
+    }
+
+    // MARK: Transitions
+
+    private func enter(_ target: CircuitState) {
+        events.append(.stateChange(state, target))
+        state = target
+        generation += 1
+        runningTrials = []
+        trialSuccesses = 0
+        if target == .closed {
+            failureCount = 0
+            trips = 0
+            outcomes = []
+        }
+    }
+
+    func openDuration(forTrip n: Int) -> Int {
+        switch config.openDuration {
+        case .fixed:
+            return config.resetTimeout
+        case .exponential(let multiplier, let maximum):
+            var value = config.resetTimeout
+            for _ in 1..<max(1, n) { value = min(value * multiplier, maximum) }
+            return min(value, maximum)
+        case .custom(let size):
+            let value = size(n)
+            return value > 0 ? value : config.resetTimeout
+        }
+    }
+
+    private func trip() {
+        trips += 1
+        enter(.open)
+        openedAt = now
+        openUntil = now + openDuration(forTrip: trips)
+    }
+
+    // MARK: Calls
+
+    /// Admission at `now`: a ticket, or nil for a rejection.
+    func admit() -> Ticket? {
+        if mode == .disabled || mode == .metricsOnly {
+            events.append(.beforeCall)
+            return Ticket(generation: generation, isTrial: false, start: now)
+        }
+        if mode == .forcedOpen {
+            rejected += 1
+            return nil
+        }
+        switch state {
+        case .closed:
+            events.append(.beforeCall)
+            return Ticket(generation: generation, isTrial: false, start: now)
+        case .open:
+            if now < openUntil {
+                rejected += 1
+                return nil
+            }
+            enter(.halfOpen)
+            return admitTrial()
+        case .halfOpen:
+            if let limit = config.maxTrialDuration, let oldest = runningTrials.min(), now - oldest >= limit {
+                trip()  // a trial hung: the circuit reopens, this caller is rejected
+                rejected += 1
+                return nil
+            }
+            if runningTrials.count >= config.permittedCalls {
+                rejected += 1
+                return nil
+            }
+            return admitTrial()
+        }
+    }
+
+    private func admitTrial() -> Ticket {
+        runningTrials.append(now)
+        events.append(.beforeCall)
+        return Ticket(generation: generation, isTrial: true, start: now)
+    }
+
+    private func releaseTrial(_ ticket: Ticket) {
+        if let index = runningTrials.firstIndex(of: ticket.start) { runningTrials.remove(at: index) }
+    }
+
+    /// The end of an admitted call at `now`; returns what its caller sees.
+    func complete(_ ticket: Ticket, _ kind: BodyKind) -> Observed {
+        let slow = config.slow.map { now - ticket.start >= $0.threshold } ?? false
+        if slow { slowCalls += 1 }
+        let outcome: Outcome
+        switch kind {
+        case .success, .excluded: outcome = .success; successes += 1
+        case .failure: outcome = .failure; failures += 1
+        case .cancelled: outcome = .ignored; ignored += 1
+        }
+        let natural: Observed = kind.errorName.map { .rethrown($0) } ?? .value
+        if outcome == .failure { events.append(.failure("Boom(1)")) }
+        defer { if outcome == .success { events.append(.success) } }  // after any transition the success causes
+
+        // A call from an earlier generation (a transition or a mode change since), or anything while disabled.
+        guard ticket.generation == generation, mode != .disabled else { return natural }
+        if ticket.isTrial {
+            switch outcome {
+            case .ignored:
+                releaseTrial(ticket)
+            case .success:
+                releaseTrial(ticket)
+                failureCount = 0
+                trialSuccesses += 1
+                if trialSuccesses >= config.successesToClose { enter(.closed) }
+            case .failure:
+                failureCount += 1
+                trip()
+                return .breaker("trialFailed")
+            }
+            return natural
+        }
+        // Closed (the generation is unchanged since a closed-state admission).
+        if outcome == .ignored { return natural }
+        failureCount = outcome == .failure ? failureCount + 1 : 0
+        if case .none = config.window {} else { outcomes.append(Entry(time: now, failed: outcome == .failure, slow: slow)) }
+        guard mode == .normal else { return natural }  // metrics-only: recorded, never trips
+        let window = snapshot
+        var trips: Bool
+        switch config.trip {
+        case .consecutive: trips = failureCount >= config.failMax
+        case .rate(let threshold, let minimumCalls): trips = window.calls >= minimumCalls && window.failureRate >= threshold
+        case .custom(let rule): trips = rule(window)
+        }
+        if let policy = config.slow, window.calls >= policy.minimumCalls, window.slowCallRate >= policy.rate { trips = true }
+        guard trips else { return natural }
+        trip()
+        // The tripping call throws `tripped` if it failed; a success (a slow one, or an excluded error,
+        // which is rethrown unchanged) keeps its own result.
+        return outcome == .failure ? .breaker("tripped") : natural
+    }
+
+    // MARK: Manual control and configuration
+
+    func forceOpen() {
+        mode = .normal
+        enter(.open)
+        openedAt = now
+        openUntil = now + config.resetTimeout
+    }
+
+    func forceHalfOpen() { mode = .normal; enter(.halfOpen) }
+    func forceClose() { mode = .normal; enter(.closed) }
+
+    /// `setMode`: the state the mode implies is entered (and heard) even if it is the current one;
+    /// back to normal, calls admitted under the old mode are dropped, and a circuit released from
+    /// forced open stays open for `resetTimeout` from now.
+    func setMode(_ newMode: OperatingMode) {
+        if newMode == .normal && mode == .normal { return }  // no change: calls in flight still count
+        let wasForcedOpen = mode == .forcedOpen
+        mode = .normal
+        switch newMode {
+        case .forcedOpen:
+            enter(.open)
+            openedAt = now
+        case .disabled, .metricsOnly:
+            enter(.closed)
+        default:
+            generation += 1
+            if wasForcedOpen && state == .open {
+                openedAt = now
+                openUntil = now + config.resetTimeout
+            }
+        }
+        mode = newMode
+    }
+
+    func setFailMax(_ value: Int) { config.failMax = value }
+
+    /// A new reset timeout applies to the current open period too (aiobreaker) when open periods are
+    /// fixed; an exponential or custom period keeps the length it was given.
+    func setResetTimeout(_ value: Int) {
+        config.resetTimeout = value
+        if state == .open, mode == .normal, case .fixed = config.openDuration { openUntil = openedAt + value }
+    }
+}
+
+
+
