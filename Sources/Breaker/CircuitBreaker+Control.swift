@@ -45,10 +45,15 @@ extension CircuitBreaker {
     public func close() { force(.closed) }
 
     private func force(_ target: CircuitState) {
+        transition { machine, now, policy, changes in machine.force(target, now: now, policy: policy, changes: &changes) }
+    }
+
+    /// Runs a manual change on the machine at the current time, then reports its transitions.
+    private func transition(_ change: (inout CircuitMachine, Nanoseconds, MachinePolicy, inout Transitions) -> Void) {
         let now = time.now()
         let changes = withPolicy(now: now) { machine, policy, notifier in
             var changes = Transitions()
-            machine.force(target, now: now, policy: policy, changes: &changes)
+            change(&machine, now, policy, &changes)
             notifier.transitions(changes)
             return changes
         }
@@ -60,14 +65,7 @@ extension CircuitBreaker {
     /// change the mode implies (forced open reads `open`; disabled and metrics-only read `closed`).
     /// Back to normal from forced open, the circuit stays open for ``resetTimeout`` from then.
     public func setMode(_ mode: OperatingMode) {
-        let now = time.now()
-        let changes = withPolicy(now: now) { machine, policy, notifier in
-            var changes = Transitions()
-            machine.setMode(mode, now: now, policy: policy, changes: &changes)
-            notifier.transitions(changes)
-            return changes
-        }
-        finishEvents(changes)
+        transition { machine, now, policy, changes in machine.setMode(mode, now: now, policy: policy, changes: &changes) }
     }
 
     // MARK: Configuration

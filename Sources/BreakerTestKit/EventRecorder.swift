@@ -1,13 +1,5 @@
 import Breaker
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A listener that records every event it hears, in order, for assertions.
 ///
 /// ```swift
@@ -39,27 +31,14 @@ public final class EventRecorder: CircuitBreakerListener, @unchecked Sendable {
         }
     }
 
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let lock = TestKitLock()
     private var recorded: [Event] = []
     private var names: [String?] = []
 
     /// An empty recorder.
-    public init() {
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
+    public init() {}
 
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    private func locked<R>(_ body: () -> R) -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return body()
-    }
+    private func locked<R>(_ body: () -> R) -> R { lock.withLock(body) }
 
     private func record(_ event: Event, from breaker: CircuitBreaker) {
         locked {

@@ -1,13 +1,5 @@
 import Breaker
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A clock that moves only when told to, for tests: `now` advances by ``advance(by:)``, and sleepers
 /// wake, in deadline order, as soon as the clock reaches their deadline.
 ///
@@ -49,26 +41,16 @@ public final class ManualClock: Clock, @unchecked Sendable {
         var cancelled: Set<UInt64> = []
     }
 
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let lock = TestKitLock()
     private var state: State
 
     /// A clock at `start` (the origin by default).
     public init(start: Instant = Instant(offset: .zero)) {
         state = State(now: start)
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
     }
 
     private func locked<R>(_ body: (inout State) -> R) -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return body(&state)
+        lock.withLock { body(&state) }
     }
 
     /// The current instant.
