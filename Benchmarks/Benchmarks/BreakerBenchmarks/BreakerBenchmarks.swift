@@ -1,0 +1,265 @@
+// The benchmark suite of swift-breaker. Run from the Benchmarks directory:
+//
+//     swift package --allow-writing-to-package-directory benchmark
+//
+// Every benchmark's iteration makes many calls (see `scalingFactor`). With `--scale` the tool prints
+// raw totals per iteration, and `report.py` divides them by the calls per iteration to give ns and
+// mallocs per call (see ../BENCHMARKS.md). Names start with a number so that the tool lists them in
+// the order of the report's table.
+
+import Benchmark
+import Breaker
+import Dispatch
+import Foundation
+import Synchronization
+
+// MARK: - The work every call runs
+
+/// The trivial function every scenario calls, kept out of line so that the call is real.
+@inline(never)
+func work(_ value: Int) -> Int { value &+ 1 }
+
+/// The async twin of ``work(_:)``.
+@inline(never)
+func workAsync(_ value: Int) async -> Int { value &+ 1 }
+
+/// A small local error for the throw-and-catch baseline.
+struct SmallError: Error { let code: Int }
+
+@inline(never)
+func failing(_ value: Int) throws -> Int { throw SmallError(code: value) }
+
+// MARK: - Helpers
+
+/// Runs `total` calls of `body`, split evenly over `threads` threads (the calling thread is one of them).
+func split(threads: Int, total: Int, _ body: @Sendable (_ count: Int) -> Void) {
+    if threads == 1 {
+        body(total)
+    } else {
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in body(total / threads) }
+    }
+}
+
+/// A half-open breaker whose one trial slot is held by a call parked on another thread, so every
+/// other call is rejected after taking the breaker's lock (the half-open admission path).
+final class HeldTrial: Sendable {
+    let breaker: CircuitBreaker
+    private let gate = DispatchSemaphore(value: 0)
+    private let entered = Atomic<Bool>(false)
+
+    init() {
+        var configuration = CircuitBreaker.Configuration()
+        configuration.halfOpen = HalfOpenPolicy(permittedCalls: 1, successesToClose: 1, maxTrialDuration: nil)
+        configuration.resetTimeout = .seconds(3600)
+        breaker = CircuitBreaker(name: "held-trial", configuration: configuration)
+    }
+
+    /// Moves the breaker to half-open and parks a trial call in it.
+    func hold() async {
+        entered.store(false, ordering: .sequentiallyConsistent)
+        breaker.open()
+        breaker.halfOpen()
+        let thread = Thread { [self] in
+            _ = try? breaker.call { () -> Int in
+                entered.store(true, ordering: .sequentiallyConsistent)
+                gate.wait()
+                return 0
+            }
+        }
+        thread.start()
+        while !entered.load(ordering: .sequentiallyConsistent) { try? await Task.sleep(for: .milliseconds(1)) }
+    }
+
+    /// Lets the parked trial finish (it succeeds and closes the breaker).
+    func release() { gate.signal() }
+}
+
+/// One call per op that the breaker is expected to reject; counts the rejections so the optimizer
+/// keeps the catch.
+@inline(__always)
+func rejectedCall(_ breaker: CircuitBreaker, _ value: Int) -> Int {
+    do {
+        return try breaker.call { work(value) }
+    } catch let error as CircuitBreakerError {
+        blackHole(error)
+        return -1
+    } catch {
+        fatalError("unexpected error \(error)")
+    }
+}
+
+// MARK: - The suite
+
+let benchmarks: @Sendable () -> Void = {
+    let metrics: [BenchmarkMetric] = [.wallClock, .cpuTotal, .mallocCountTotal]
+    /// 1,000 calls per iteration.
+    let perKilo = Benchmark.Configuration(
+        metrics: metrics, warmupIterations: 100, scalingFactor: .kilo, maxDuration: .seconds(2), maxIterations: 100_000)
+    /// 1,000,000 calls per iteration, for the runs across threads.
+    let perMega = Benchmark.Configuration(
+        metrics: metrics, warmupIterations: 3, scalingFactor: .mega, maxDuration: .seconds(2), maxIterations: 400)
+    /// 1,000 calls per iteration split across threads, for the slow half-open path.
+    let perKiloThreaded = Benchmark.Configuration(
+        metrics: metrics, warmupIterations: 10, scalingFactor: .kilo, maxDuration: .seconds(2), maxIterations: 4_000)
+
+    // MARK: Closed, sync
+
+    Benchmark("01 baseline: bare sync call", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(work(i)) }
+    }
+
+    let consecutive = CircuitBreaker(name: "consecutive", failMax: 5, resetTimeout: .seconds(60))
+    Benchmark("02 ours: closed, consecutive, sync", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try consecutive.call { work(i) }) }
+    }
+
+    let mutexSync = MutexBreaker(failMax: 5, resetTimeout: .seconds(60))
+    Benchmark("03 reference: double Mutex, closed, sync", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try mutexSync.call { work(i) }) }
+    }
+
+    // MARK: Closed, async
+
+    Benchmark("04 baseline: bare async call", configuration: perKilo) { benchmark async in
+        for i in benchmark.scaledIterations { blackHole(await workAsync(i)) }
+    }
+
+    let consecutiveAsync = CircuitBreaker(name: "consecutive-async", failMax: 5, resetTimeout: .seconds(60))
+    Benchmark("05 ours: closed, consecutive, async", configuration: perKilo) { benchmark async throws in
+        for i in benchmark.scaledIterations { blackHole(try await consecutiveAsync.call { await workAsync(i) }) }
+    }
+
+    let mutexAsync = MutexBreaker(failMax: 5, resetTimeout: .seconds(60))
+    Benchmark("06 reference: double Mutex, closed, async", configuration: perKilo) { benchmark async throws in
+        for i in benchmark.scaledIterations { blackHole(try await mutexAsync.call { await workAsync(i) }) }
+    }
+
+    let actorBreaker = ActorBreaker(failMax: 5, resetTimeout: .seconds(60))
+    Benchmark("07 reference: actor, closed, async", configuration: perKilo) { benchmark async throws in
+        for i in benchmark.scaledIterations { blackHole(try await actorBreaker.call { await workAsync(i) }) }
+    }
+
+    // MARK: Closed, windows and slow-call detection
+
+    func rateBreaker(_ name: String, _ window: SlidingWindow) -> CircuitBreaker {
+        var configuration = CircuitBreaker.Configuration()
+        configuration.trip = .failureRate(0.5, minimumCalls: 20)
+        configuration.window = window
+        return CircuitBreaker(name: name, configuration: configuration)
+    }
+
+    let calls10 = rateBreaker("calls-10", .lastCalls(10))
+    Benchmark("08 ours: closed, count window lastCalls(10), sync", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try calls10.call { work(i) }) }
+    }
+
+    let calls10k = rateBreaker("calls-10000", .lastCalls(10_000))
+    Benchmark("09 ours: closed, count window lastCalls(10000), sync", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try calls10k.call { work(i) }) }
+    }
+
+    let buckets10 = rateBreaker("buckets-10", .duration(.seconds(10), bucket: .seconds(1)))
+    Benchmark("10 ours: closed, time window 10 buckets, sync", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try buckets10.call { work(i) }) }
+    }
+
+    let buckets10k = rateBreaker("buckets-10000", .duration(.seconds(10), bucket: .milliseconds(1)))
+    Benchmark("11 ours: closed, time window 10000 buckets, sync", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try buckets10k.call { work(i) }) }
+    }
+
+    var slowConfiguration = CircuitBreaker.Configuration()
+    slowConfiguration.slowCalls = SlowCallPolicy(threshold: .seconds(1), rate: 0.5, minimumCalls: 10)
+    let slow = CircuitBreaker(name: "slow-calls", configuration: slowConfiguration, clock: ContinuousClock())
+    Benchmark("12 ours: closed, slow-call detection (ContinuousClock), sync", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try slow.call { work(i) }) }
+    }
+
+    // MARK: Open
+
+    Benchmark("13 baseline: bare throw + catch", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations {
+            do {
+                blackHole(try failing(i))
+            } catch let error as SmallError {
+                blackHole(error)
+            } catch {
+                fatalError("unexpected error \(error)")
+            }
+        }
+    }
+
+    let open = CircuitBreaker(name: "open", failMax: 5, resetTimeout: .seconds(3600))
+    open.open()
+    Benchmark("14 ours: rejection while open, sync", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(rejectedCall(open, i)) }
+    }
+
+    let openFallback = CircuitBreaker(name: "open-fallback", failMax: 5, resetTimeout: .seconds(3600))
+    openFallback.open()
+    Benchmark("15 ours: fallback call while open, sync", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try openFallback.call(fallback: { _ in -1 }) { work(i) }) }
+    }
+
+    // MARK: Two threads against one
+
+    Benchmark("16 baseline: bare sync call, 1 thread", configuration: perMega) { benchmark in
+        split(threads: 1, total: benchmark.scaledIterations.count) { count in for i in 0..<count { blackHole(work(i)) } }
+    }
+    Benchmark("17 baseline: bare sync call, 2 threads", configuration: perMega) { benchmark in
+        split(threads: 2, total: benchmark.scaledIterations.count) { count in for i in 0..<count { blackHole(work(i)) } }
+    }
+
+    let shared = CircuitBreaker(name: "shared", failMax: 5, resetTimeout: .seconds(60))
+    Benchmark("18 ours: closed, consecutive, 1 thread", configuration: perMega) { benchmark in
+        split(threads: 1, total: benchmark.scaledIterations.count) { count in
+            for i in 0..<count { blackHole(try? shared.call { work(i) }) }
+        }
+    }
+    Benchmark("19 ours: closed, consecutive, 2 threads", configuration: perMega) { benchmark in
+        split(threads: 2, total: benchmark.scaledIterations.count) { count in
+            for i in 0..<count { blackHole(try? shared.call { work(i) }) }
+        }
+    }
+
+    let sharedMutex = MutexBreaker(failMax: 5, resetTimeout: .seconds(60))
+    Benchmark("20 reference: double Mutex, closed, 1 thread", configuration: perMega) { benchmark in
+        split(threads: 1, total: benchmark.scaledIterations.count) { count in
+            for i in 0..<count { blackHole(try? sharedMutex.call { work(i) }) }
+        }
+    }
+    Benchmark("21 reference: double Mutex, closed, 2 threads", configuration: perMega) { benchmark in
+        split(threads: 2, total: benchmark.scaledIterations.count) { count in
+            for i in 0..<count { blackHole(try? sharedMutex.call { work(i) }) }
+        }
+    }
+
+    // MARK: Half-open
+
+    let held = HeldTrial()
+    Benchmark(
+        "22 ours: half-open, trial held, rejections, 1 thread", configuration: perKiloThreaded,
+        closure: { benchmark in
+            split(threads: 1, total: benchmark.scaledIterations.count) { count in
+                for i in 0..<count { blackHole(rejectedCall(held.breaker, i)) }
+            }
+        },
+        setup: { await held.hold() }, teardown: { held.release() })
+    Benchmark(
+        "23 ours: half-open, trial held, rejections, 2 threads", configuration: perKiloThreaded,
+        closure: { benchmark in
+            split(threads: 2, total: benchmark.scaledIterations.count) { count in
+                for i in 0..<count { blackHole(rejectedCall(held.breaker, i)) }
+            }
+        },
+        setup: { await held.hold() }, teardown: { held.release() })
+
+    let cycling = CircuitBreaker(name: "cycling", failMax: 5, resetTimeout: .seconds(3600))
+    Benchmark("24 ours: open → halfOpen → successful trial, cycle", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations {
+            cycling.open()
+            cycling.halfOpen()
+            blackHole(try cycling.call { work(i) })
+        }
+    }
+}

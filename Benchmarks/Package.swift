@@ -1,0 +1,36 @@
+// swift-tools-version: 6.1
+// The benchmark suite of swift-breaker: a package of its own, so that the library itself does not
+// depend on package-benchmark. Run from this directory:
+//
+//     swift package --allow-writing-to-package-directory benchmark
+//
+// See ../BENCHMARKS.md for the scenarios, the latest results and how to read them.
+import PackageDescription
+
+let package = Package(
+    name: "swift-breaker-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "swift-breaker", path: "../"),
+        // The MallocInterposer trait replaces the default jemalloc trait, whose package is not mirrored here.
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.0", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "BreakerBenchmarks",
+            dependencies: [
+                .product(name: "Breaker", package: "swift-breaker"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/BreakerBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // The same scenarios as plain loops, for valgrind --tool=callgrind and perf (no harness).
+        .executableTarget(
+            name: "BreakerProfile",
+            dependencies: [.product(name: "Breaker", package: "swift-breaker")],
+            path: "Profile/BreakerProfile"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

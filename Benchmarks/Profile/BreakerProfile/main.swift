@@ -1,0 +1,74 @@
+// A loop over one benchmark scenario, for profilers (valgrind --tool=callgrind, perf record):
+// the benchmark harness around the same calls would dominate a profile.
+//
+//     swift build -c release --product BreakerProfile
+//     valgrind --tool=callgrind .build/release/BreakerProfile count-window 100000
+//
+// Scenarios: consecutive, count-window, count-window-10000, time-window, time-window-10000, slow-calls,
+// rejection, half-open, cycle.
+
+import Breaker
+
+@inline(never)
+func work(_ value: Int) -> Int { value &+ 1 }
+
+@inline(never)
+func sink(_ value: Int) { if value == Int.min { print("unreachable") } }
+
+let arguments = CommandLine.arguments
+let scenario = arguments.count > 1 ? arguments[1] : "consecutive"
+let count = arguments.count > 2 ? Int(arguments[2]) ?? 100_000 : 100_000
+
+func breaker(trip: TripPolicy = .consecutiveFailures, window: SlidingWindow = .lastCalls(100), slow: SlowCallPolicy? = nil) -> CircuitBreaker {
+    var configuration = CircuitBreaker.Configuration()
+    configuration.trip = trip
+    configuration.window = window
+    configuration.slowCalls = slow
+    configuration.resetTimeout = .seconds(3600)
+    configuration.halfOpen = HalfOpenPolicy(permittedCalls: 1, successesToClose: 1, maxTrialDuration: nil)
+    return CircuitBreaker(name: scenario, configuration: configuration)
+}
+
+func closedLoop(_ breaker: CircuitBreaker) {
+    for i in 0..<count { sink((try? breaker.call { work(i) }) ?? 0) }
+}
+
+func rejectionLoop(_ breaker: CircuitBreaker) {
+    for i in 0..<count {
+        do { sink(try breaker.call { work(i) }) } catch let error as CircuitBreakerError { sink(error.retryAfter == .zero ? 1 : 2) } catch { fatalError() }
+    }
+}
+
+switch scenario {
+case "consecutive":
+    closedLoop(breaker())
+case "count-window":
+    closedLoop(breaker(trip: .failureRate(0.5, minimumCalls: 20), window: .lastCalls(10)))
+case "count-window-10000":
+    closedLoop(breaker(trip: .failureRate(0.5, minimumCalls: 20), window: .lastCalls(10_000)))
+case "time-window":
+    closedLoop(breaker(trip: .failureRate(0.5, minimumCalls: 20), window: .duration(.seconds(10), bucket: .seconds(1))))
+case "time-window-10000":
+    closedLoop(breaker(trip: .failureRate(0.5, minimumCalls: 20), window: .duration(.seconds(10), bucket: .milliseconds(1))))
+case "slow-calls":
+    closedLoop(breaker(slow: SlowCallPolicy(threshold: .seconds(1), rate: 0.5, minimumCalls: 10)))
+case "rejection":
+    let open = breaker()
+    open.open()
+    rejectionLoop(open)
+case "half-open":
+    // One trial admitted and never finished: every later call is a half-open rejection.
+    let halfOpen = breaker()
+    halfOpen.open()
+    halfOpen.halfOpen()
+    _ = try? halfOpen.call { () -> Int in rejectionLoop(halfOpen); return 0 }
+case "cycle":
+    let cycling = breaker()
+    for i in 0..<count {
+        cycling.open()
+        cycling.halfOpen()
+        sink((try? cycling.call { work(i) }) ?? 0)
+    }
+default:
+    fatalError("unknown scenario \(scenario)")
+}
