@@ -87,7 +87,7 @@ extension CircuitBreaker {
         let policy = MachinePolicy(configuration)
         settings.withLock { settings in
             settings.configuration = configuration
-            settings.policy = policy
+            settings.policy = PolicyBox(policy)
         }
         refreshFlags()
         slowThreshold.store(policy.slowThreshold ?? 0, ordering: .relaxed)
@@ -126,7 +126,7 @@ extension CircuitBreaker {
     /// concurrent changes cannot publish their flags out of order.
     private func refreshFlags() {
         settings.withLock { settings in
-            let wanted = Self.flags(for: settings.policy, listeners: settings.listeners, wrappers: false)
+            let wanted = Self.flags(for: settings.policy.policy, listeners: settings.listeners, wrappers: false)
             let keep = flags.load(ordering: .relaxed) & Flags.hasWrappers
             flags.store(wanted | keep, ordering: .releasing)
         }

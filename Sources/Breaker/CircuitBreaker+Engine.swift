@@ -167,7 +167,7 @@ extension CircuitBreaker {
             guard let retryAfter = finishTrip(request, now: now ?? time.now(), then: trailing) else { return .proceed }
             return tripVerdict(request.reason, retryAfter: retryAfter, underlying: underlying)
         case .evaluateRule(let snapshot, let request):
-            guard case .custom(let shouldTrip) = settings.withLock({ $0.policy.trip }), shouldTrip(snapshot) else {
+            guard case .custom(let shouldTrip) = settings.withLock({ $0.policy }).policy.trip, shouldTrip(snapshot) else {
                 if let trailing { report(trailing) }
                 return .proceed
             }
@@ -188,7 +188,7 @@ extension CircuitBreaker {
     /// `trailing` is queued after the trip's transition (or alone, if the trip is stale): the success
     /// event of a success that tripped the circuit.
     private func finishTrip(_ request: TripRequest, now: Nanoseconds, then trailing: BreakerEvent? = nil) -> Nanoseconds? {
-        let policy = settings.withLock { $0.policy }
+        let policy = settings.withLock { $0.policy }.policy
         var duration: Nanoseconds
         if case .custom(let size) = policy.openDuration {
             duration = size(request.context).nanoseconds
@@ -245,15 +245,18 @@ extension CircuitBreaker {
         let version = policyVersion.load(ordering: .acquiring)
         let listening = flags.load(ordering: .relaxed) & Flags.hasListeners != 0
         return cell.withCircuit { circuit in
-            if circuit.policyOwner != me || circuit.policyVersion != version || circuit.policy == nil {
+            let box: PolicyBox
+            if let installed = circuit.policy, circuit.policyOwner == me, circuit.policyVersion == version {
+                box = installed
+            } else {
                 // Lock order: storage, then settings. Settings are never held while taking the storage lock.
-                let policy = settings.withLock { $0.policy }
-                circuit.policy = policy
+                box = settings.withLock { $0.policy }
+                circuit.policy = box
                 circuit.policyOwner = me
                 circuit.policyVersion = version
-                circuit.machine.adoptWindow(policy.window)
+                circuit.machine.adoptWindow(box.policy.window)
             }
-            let policy = circuit.policy!
+            let policy = box.policy
             if let now { circuit.machine.anchor(now: now, policy: policy) }
             let notifier = Notifier(queue: listening ? events : nil)
             if listening { events.catchUp(state: circuit.machine.state, generation: circuit.machine.generation) }

@@ -61,7 +61,7 @@ public final class CircuitBreaker: Sendable {
 
     struct Settings: Sendable {
         var configuration: Configuration
-        var policy: MachinePolicy
+        var policy: PolicyBox
         var listeners: [any CircuitBreakerListener]
     }
 
@@ -175,7 +175,7 @@ public final class CircuitBreaker: Sendable {
         cell = storage.local
         time = TimeSource(clock)
         let policy = MachinePolicy(configuration)
-        settings = Locked(Settings(configuration: configuration, policy: policy, listeners: listeners))
+        settings = Locked(Settings(configuration: configuration, policy: PolicyBox(policy), listeners: listeners))
         flags = Atomic(Self.flags(for: policy, listeners: listeners, wrappers: false))
         slowThreshold.store(policy.slowThreshold ?? 0, ordering: .relaxed)
         let now = time.now()

@@ -24,6 +24,8 @@ final class CallCounters: @unchecked Sendable {
     @usableFromInline static let stripes = 16
     @usableFromInline static let stride = 16  // counters per stripe: 16 × 8 bytes = 128 bytes
     @usableFromInline let base: UnsafeMutablePointer<Atomic<Int>>
+    /// ``ThreadStripe/key``, copied so the call path reads no lazily initialised global.
+    @usableFromInline let stripeKey = ThreadStripe.key
 
     init() {
         let count = Self.stripes * Self.stride
@@ -39,7 +41,7 @@ final class CallCounters: @unchecked Sendable {
     /// Adds one to `kind` in this thread's stripe.
     @inlinable
     func increment(_ kind: Kind) {
-        (base + (ThreadStripe.current() &* Self.stride &+ kind.rawValue)).pointee.wrappingAdd(1, ordering: .relaxed)
+        (base + (ThreadStripe.current(stripeKey) &* Self.stride &+ kind.rawValue)).pointee.wrappingAdd(1, ordering: .relaxed)
     }
 
     /// The total of `kind` over all stripes.
@@ -58,7 +60,7 @@ final class CallCounters: @unchecked Sendable {
 /// collide.
 @usableFromInline
 enum ThreadStripe {
-    @usableFromInline static let key: pthread_key_t = {
+    static let key: pthread_key_t = {
         var key = pthread_key_t()
         let rc = pthread_key_create(&key, nil)
         precondition(rc == 0, "pthread_key_create failed: \(rc)")
@@ -68,13 +70,13 @@ enum ThreadStripe {
 
     /// The calling thread's stripe, in `0..<CallCounters.stripes`.
     @inlinable
-    static func current() -> Int {
+    static func current(_ key: pthread_key_t) -> Int {
         if let stored = pthread_getspecific(key) { return (Int(bitPattern: stored) &- 1) & (CallCounters.stripes &- 1) }
-        return assign()
+        return assign(key)
     }
 
     @usableFromInline
-    static func assign() -> Int {
+    static func assign(_ key: pthread_key_t) -> Int {
         let stripe = next.wrappingAdd(1, ordering: .relaxed).oldValue & (CallCounters.stripes - 1)
         pthread_setspecific(key, UnsafeRawPointer(bitPattern: stripe + 1))
         return stripe

@@ -1,8 +1,17 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// A clock erased to "nanoseconds since an origin", so the breaker's public type stays non-generic
 /// and the state machine works on plain integers.
 ///
 /// The origin is shared by every clock of the same type in the process (the first instant read from
 /// that type), so two breakers that share a storage and use clocks of the same type agree on time.
+/// On Linux, the standard clocks are read with `clock_gettime` directly (the clock `ContinuousClock` and
+/// `SuspendingClock` themselves use), in whole nanoseconds since boot: a tenth of the instructions of
+/// going through `Clock` and 128-bit `Duration` arithmetic, on paths that read the time on every call.
 @usableFromInline
 struct TimeSource: Sendable {
     /// Reads the clock.
@@ -11,12 +20,45 @@ struct TimeSource: Sendable {
     let sleepUntil: @Sendable (Nanoseconds) async throws -> Void
 
     init<C: Clock>(_ clock: C) where C.Duration == Duration {
+        #if canImport(Glibc) || canImport(Musl)
+        if C.self == ContinuousClock.self {
+            self = Self.reading(CLOCK_BOOTTIME, sleepingOn: clock)
+            return
+        }
+        if C.self == SuspendingClock.self {
+            self = Self.reading(CLOCK_MONOTONIC, sleepingOn: clock)
+            return
+        }
+        #endif
         let origin = ClockOrigins.origin(for: clock)
-        now = { origin.duration(to: clock.now).nanoseconds }
-        sleepUntil = { deadline in
-            try await clock.sleep(until: origin.advanced(by: .nanoseconds(deadline)), tolerance: nil)
+        self.init(
+            now: { origin.duration(to: clock.now).nanoseconds },
+            sleepUntil: { deadline in
+                try await clock.sleep(until: origin.advanced(by: .nanoseconds(deadline)), tolerance: nil)
+            })
+    }
+
+    private init(now: @escaping @Sendable () -> Nanoseconds, sleepUntil: @escaping @Sendable (Nanoseconds) async throws -> Void) {
+        self.now = now
+        self.sleepUntil = sleepUntil
+    }
+
+    #if canImport(Glibc) || canImport(Musl)
+    /// Reads `systemClock` (the one behind `clock`) directly; sleeps on `clock`, converting deadlines
+    /// through a pair of readings taken now.
+    private static func reading<C: Clock>(_ systemClock: clockid_t, sleepingOn clock: C) -> TimeSource where C.Duration == Duration {
+        let read: @Sendable () -> Nanoseconds = {
+            var time = timespec()
+            clock_gettime(systemClock, &time)
+            return Nanoseconds(time.tv_sec) &* 1_000_000_000 &+ Nanoseconds(time.tv_nsec)
+        }
+        let instant = clock.now
+        let reading = read()
+        return TimeSource(now: read) { deadline in
+            try await clock.sleep(until: instant.advanced(by: .nanoseconds(deadline &- reading)), tolerance: nil)
         }
     }
+    #endif
 }
 
 /// The process-wide origin of each clock type.

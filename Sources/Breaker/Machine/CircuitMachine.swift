@@ -362,21 +362,24 @@ struct CircuitMachine: Sendable {
         return max(0, openUntil.addingSaturating(-now))
     }
 
-    /// The summary the lock-free call path reads; see ``PublishedWord``.
-    var published: PublishedWord {
+    /// The summary the lock-free call path reads; see ``PublishedWord``. `quietSuccesses` says whether
+    /// a success that changes no count may skip the lock (not when a custom rule must see every outcome).
+    func published(quietSuccesses: Bool) -> PublishedWord {
+        // No failures in a row, and no window or a full window of fast successes: a fast success changes nothing.
+        let successChangesNothing = consecutiveFailures == 0 && (window.map { quietSuccesses && $0.isFullOfFastSuccesses } ?? true)
         var bits: UInt64 = UInt64(state.code)
         switch mode.kind {
         case .disabled:
             bits |= PublishedWord.admitsFreely | PublishedWord.successIsNoop | PublishedWord.recordsNothing
         case .metricsOnly:
             bits |= PublishedWord.admitsFreely
-            if consecutiveFailures == 0 && window == nil { bits |= PublishedWord.successIsNoop }
+            if successChangesNothing { bits |= PublishedWord.successIsNoop }
         case .forcedOpen:
             break
         case .normal:
             if state == .closed {
                 bits |= PublishedWord.admitsFreely
-                if consecutiveFailures == 0 && window == nil { bits |= PublishedWord.successIsNoop }
+                if successChangesNothing { bits |= PublishedWord.successIsNoop }
             } else if state == .open && openedAt != nil {
                 bits |= PublishedWord.rejectsUntilDeadline
             }

@@ -34,10 +34,23 @@ struct MachinePolicy: Sendable {
         return false
     }
 
+    /// Whether the trip rule is user code (which must see every outcome).
+    var hasCustomTrip: Bool {
+        if case .custom = trip { return true }
+        return false
+    }
+
     /// Whether a trip needs user code (a custom rule or a custom open duration) run outside the lock.
     var tripsOutsideLock: Bool {
         if case .custom = trip { return true }
         if case .custom = openDuration { return true }
         return false
     }
+}
+
+/// A ``MachinePolicy`` shared by reference, so the locked sections borrow it instead of copying its
+/// closures on every call.
+final class PolicyBox: Sendable {
+    let policy: MachinePolicy
+    init(_ policy: MachinePolicy) { self.policy = policy }
 }

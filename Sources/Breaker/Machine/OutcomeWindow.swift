@@ -7,12 +7,15 @@ struct OutcomeWindow: Sendable {
     private(set) var failures = 0
     private(set) var slowCalls = 0
     private(set) var slowFailures = 0
-    private var shape: Shape
 
-    private enum Shape: Sendable {
-        case calls(ring: [UInt8], next: Int)
-        case time(buckets: [Bucket], width: Nanoseconds, newest: Nanoseconds?)
-    }
+    /// A count window: one byte per call slot (flags below), and the slot the next outcome replaces.
+    private var ring: [UInt8] = []
+    private var next = 0
+    /// A time window: buckets indexed by `index % count`, each stamped with its absolute index, so a
+    /// bucket from an earlier lap is recognised as stale without being cleared.
+    private var buckets: [Bucket] = []
+    private var width: Nanoseconds = 0
+    private var newest: Nanoseconds?
 
     private struct Bucket: Sendable {
         var index: Nanoseconds = .min
@@ -27,99 +30,97 @@ struct OutcomeWindow: Sendable {
     init(_ kind: SlidingWindow.Kind) {
         switch kind {
         case .calls(let count):
-            shape = .calls(ring: Array(repeating: 0, count: count), next: 0)
+            ring = Array(repeating: 0, count: count)
         case .time(let span, let bucket):
-            let width = bucket.nanoseconds
-            let count = Int(span.nanoseconds / width)
-            shape = .time(buckets: Array(repeating: Bucket(), count: count), width: width, newest: nil)
+            width = bucket.nanoseconds
+            buckets = Array(repeating: Bucket(), count: Int(span.nanoseconds / width))
         }
     }
 
-    /// Counts one outcome finished at `now`.
+    /// A full count window holding only fast successes: another fast success replaces one of them
+    /// and changes nothing, so it need not be recorded at all.
+    var isFullOfFastSuccesses: Bool {
+        !ring.isEmpty && calls == ring.count && failures == 0 && slowCalls == 0
+    }
+
+    /// Counts one outcome finished at `now` (read only by a time window).
     mutating func record(failure: Bool, slow: Bool, now: Nanoseconds) {
-        switch shape {
-        case .calls(var ring, var next):
-            shape = .calls(ring: [], next: 0)  // keep `ring` uniquely referenced while it is mutated
-            let evicted = ring[next]
-            if evicted & Self.present != 0 {
-                subtract(failure: evicted & Self.failed != 0, slow: evicted & Self.slow != 0)
-            }
-            ring[next] = Self.present | (failure ? Self.failed : 0) | (slow ? Self.slow : 0)
-            next += 1
-            if next == ring.count { next = 0 }
-            shape = .calls(ring: ring, next: next)
-            add(failure: failure, slow: slow)
-        case .time(var buckets, let width, let newest):
-            shape = .calls(ring: [], next: 0)
-            let index = Self.bucketIndex(now, width)
-            let head = Self.advance(&buckets, to: index, from: newest, totals: &self)
-            let count = Nanoseconds(buckets.count)
-            if index > head - count {  // older outcomes have already left the window
-                let slot = Int(((index % count) + count) % count)
-                if buckets[slot].index != index { buckets[slot] = Bucket(index: index) }
-                buckets[slot].calls += 1
-                if failure { buckets[slot].failures += 1 }
-                if slow { buckets[slot].slowCalls += 1 }
-                if failure && slow { buckets[slot].slowFailures += 1 }
-                add(failure: failure, slow: slow)
-            }
-            shape = .time(buckets: buckets, width: width, newest: head)
+        if ring.isEmpty {
+            recordInBucket(failure: failure, slow: slow, now: now)
+            return
         }
+        let evicted = ring[next]
+        if evicted & Self.present != 0 {
+            add(-1, failure: evicted & Self.failed != 0, slow: evicted & Self.slow != 0)
+        }
+        ring[next] = Self.present | (failure ? Self.failed : 0) | (slow ? Self.slow : 0)
+        next = next == ring.count - 1 ? 0 : next + 1
+        add(1, failure: failure, slow: slow)
+    }
+
+    private mutating func recordInBucket(failure: Bool, slow: Bool, now: Nanoseconds) {
+        let index = bucketIndex(now)
+        age(toBucket: index)
+        let count = Nanoseconds(buckets.count)
+        guard let newest, index > newest - count else { return }  // older outcomes have already left the window
+        let slot = Int(((index % count) + count) % count)
+        if buckets[slot].index != index { buckets[slot] = Bucket(index: index) }
+        buckets[slot].calls += 1
+        if failure { buckets[slot].failures += 1 }
+        if slow { buckets[slot].slowCalls += 1 }
+        if failure && slow { buckets[slot].slowFailures += 1 }
+        add(1, failure: failure, slow: slow)
     }
 
     /// Drops the buckets that have left a time window by `now`; a count window does not age.
     mutating func age(to now: Nanoseconds) {
-        guard case .time(var buckets, let width, let newest) = shape else { return }
-        shape = .calls(ring: [], next: 0)
-        let head = Self.advance(&buckets, to: Self.bucketIndex(now, width), from: newest, totals: &self)
-        shape = .time(buckets: buckets, width: width, newest: head)
+        if !buckets.isEmpty { age(toBucket: bucketIndex(now)) }
     }
 
     func snapshot(consecutiveFailures: Int) -> WindowSnapshot {
         WindowSnapshot(calls: calls, failures: failures, slowCalls: slowCalls, slowFailures: slowFailures, consecutiveFailures: consecutiveFailures)
     }
 
-    private static func bucketIndex(_ now: Nanoseconds, _ width: Nanoseconds) -> Nanoseconds {
+    private func bucketIndex(_ now: Nanoseconds) -> Nanoseconds {
         now >= 0 ? now / width : (now - width + 1) / width
     }
 
     /// Moves the newest bucket to `index`, subtracting every bucket that falls out on the way.
-    private static func advance(_ buckets: inout [Bucket], to index: Nanoseconds, from newest: Nanoseconds?, totals: inout OutcomeWindow) -> Nanoseconds {
-        guard let newest else { return index }
-        guard index > newest else { return newest }
-        let count = Nanoseconds(buckets.count)
-        if index - newest >= count {
-            // Everything left the window; stale buckets are recognised by their index, so none is touched.
-            totals.calls = 0; totals.failures = 0; totals.slowCalls = 0; totals.slowFailures = 0
-            return index
+    private mutating func age(toBucket index: Nanoseconds) {
+        guard let current = newest else {
+            newest = index
+            return
         }
-        var leaving = newest + 1
+        guard index > current else { return }
+        newest = index
+        let count = Nanoseconds(buckets.count)
+        if index - current >= count {
+            // Everything left the window; stale buckets are recognised by their index, so none is touched.
+            calls = 0
+            failures = 0
+            slowCalls = 0
+            slowFailures = 0
+            return
+        }
+        var leaving = current + 1
         while leaving <= index {
             let slot = Int(((leaving % count) + count) % count)
             let bucket = buckets[slot]
             if bucket.index == leaving - count {
-                totals.calls -= Int(bucket.calls)
-                totals.failures -= Int(bucket.failures)
-                totals.slowCalls -= Int(bucket.slowCalls)
-                totals.slowFailures -= Int(bucket.slowFailures)
+                calls -= Int(bucket.calls)
+                failures -= Int(bucket.failures)
+                slowCalls -= Int(bucket.slowCalls)
+                slowFailures -= Int(bucket.slowFailures)
             }
             buckets[slot] = Bucket(index: leaving)
             leaving += 1
         }
-        return index
     }
 
-    private mutating func add(failure: Bool, slow: Bool) {
-        calls += 1
-        if failure { failures += 1 }
-        if slow { slowCalls += 1 }
-        if failure && slow { slowFailures += 1 }
-    }
-
-    private mutating func subtract(failure: Bool, slow: Bool) {
-        calls -= 1
-        if failure { failures -= 1 }
-        if slow { slowCalls -= 1 }
-        if failure && slow { slowFailures -= 1 }
+    private mutating func add(_ sign: Int, failure: Bool, slow: Bool) {
+        calls += sign
+        if failure { failures += sign }
+        if slow { slowCalls += sign }
+        if failure && slow { slowFailures += sign }
     }
 }

@@ -7,7 +7,8 @@
 struct PublishedWord: Sendable, Equatable {
     /// A call may run without taking the lock (closed and normal, disabled, or metrics-only).
     @usableFromInline static let admitsFreely: UInt64 = 1 << 2
-    /// A success changes nothing (no failures in a row, no window), so it need not take the lock.
+    /// A fast success changes nothing (no failures in a row; no window, or a full count window of fast
+    /// successes), so it need not take the lock.
     @usableFromInline static let successIsNoop: UInt64 = 1 << 3
     /// Disabled: outcomes are not recorded at all.
     @usableFromInline static let recordsNothing: UInt64 = 1 << 4

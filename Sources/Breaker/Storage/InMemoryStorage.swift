@@ -31,7 +31,7 @@ public final class InMemoryStorage: CircuitBreakerStorage {
     }
 
     private init(machine: CircuitMachine) {
-        let published = machine.published
+        let published = machine.published(quietSuccesses: false)
         word = Atomic(published.raw)
         openUntil = Atomic(published.openUntil)
         stored = Locked(StoredCircuit(machine: machine))
@@ -54,7 +54,7 @@ public final class InMemoryStorage: CircuitBreakerStorage {
             var restored = snapshot
             restored.generation = circuit.machine.generation &+ 1  // a new generation: breakers notice, late results drop
             var machine = CircuitMachine(restoring: restored)
-            if let policy = circuit.policy { machine.adoptWindow(policy.window) }
+            if let box = circuit.policy { machine.adoptWindow(box.policy.window) }
             circuit.machine = machine
         }
     }
@@ -63,7 +63,7 @@ public final class InMemoryStorage: CircuitBreakerStorage {
     func withCircuit<R>(_ body: (inout StoredCircuit) -> R) -> R {
         stored.withLock { circuit in
             let result = body(&circuit)
-            let published = circuit.machine.published
+            let published = circuit.machine.published(quietSuccesses: circuit.policy.map { !$0.policy.hasCustomTrip } ?? false)
             openUntil.store(published.openUntil, ordering: .releasing)
             word.store(published.raw, ordering: .releasing)
             return result
@@ -75,7 +75,7 @@ public final class InMemoryStorage: CircuitBreakerStorage {
 /// last used it (a breaker re-installs its own when it finds another's or an older one).
 struct StoredCircuit: Sendable {
     var machine: CircuitMachine
-    var policy: MachinePolicy?
+    var policy: PolicyBox?
     var policyOwner: UInt64?
     var policyVersion: UInt64 = 0
 }
