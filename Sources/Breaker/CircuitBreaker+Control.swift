@@ -84,13 +84,13 @@ extension CircuitBreaker {
         var configuration = previous
         try change(&configuration)
         try configuration.validate()
-        let policy = MachinePolicy(configuration)
+        let box = PolicyBox(configuration)
         settings.withLock { settings in
             settings.configuration = configuration
-            settings.policy = PolicyBox(policy)
+            settings.policy = box
         }
         refreshFlags()
-        slowThreshold.store(policy.slowThreshold ?? 0, ordering: .relaxed)
+        slowThreshold.store(box.policy.slowThreshold ?? 0, ordering: .relaxed)
         policyVersion.add(1, ordering: .releasing)
         // Install the policy now; a changed fixed timeout applies to the current open period at once.
         let resize = configuration.resetTimeout != previous.resetTimeout && !configuration.openDuration.isSized

@@ -76,7 +76,7 @@ extension CircuitBreaker {
 
     private func reject(retryAfter: Nanoseconds) -> CircuitBreakerError {
         counters.increment(.rejected)
-        return CircuitBreakerError(reason: .open, retryAfter: Duration(nanoseconds: retryAfter), breakerName: name)
+        return CircuitBreakerError(reason: .open, retryAfter: Duration(nanoseconds: retryAfter), context: rejectionContext)
     }
 
     /// Records a success of a call admitted on the fast path.
@@ -167,7 +167,7 @@ extension CircuitBreaker {
             guard let retryAfter = finishTrip(request, now: now ?? time.now(), then: trailing) else { return .proceed }
             return tripVerdict(request.reason, retryAfter: retryAfter, underlying: underlying)
         case .evaluateRule(let snapshot, let request):
-            guard case .custom(let shouldTrip) = settings.withLock({ $0.policy }).policy.trip, shouldTrip(snapshot) else {
+            guard let shouldTrip = settings.withLock({ $0.policy }).shouldTrip, shouldTrip(snapshot) else {
                 if let trailing { report(trailing) }
                 return .proceed
             }
@@ -188,9 +188,10 @@ extension CircuitBreaker {
     /// `trailing` is queued after the trip's transition (or alone, if the trip is stale): the success
     /// event of a success that tripped the circuit.
     private func finishTrip(_ request: TripRequest, now: Nanoseconds, then trailing: BreakerEvent? = nil) -> Nanoseconds? {
-        let policy = settings.withLock { $0.policy }.policy
+        let box = settings.withLock { $0.policy }
+        let policy = box.policy
         var duration: Nanoseconds
-        if case .custom(let size) = policy.openDuration {
+        if let size = box.openDuration {
             duration = size(request.context).nanoseconds
             if duration <= 0 { duration = policy.resetTimeout }
         } else {

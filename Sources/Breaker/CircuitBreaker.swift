@@ -33,6 +33,8 @@ public final class CircuitBreaker: Sendable {
     let events = EventQueue()
     /// Bumped whenever the configuration changes, so the storage knows to take this breaker's policy again.
     let policyVersion = Atomic<UInt64>(1)
+    /// What every rejection of this breaker shares: its name, and no underlying error.
+    let rejectionContext: CircuitBreakerError.Context
     /// Identifies this breaker to a shared storage (unlike an object address, never reused).
     let id = BreakerID.next()
     /// The slow-call threshold in nanoseconds, or 0 when calls are not timed; read without a lock.
@@ -171,11 +173,13 @@ public final class CircuitBreaker: Sendable {
     ) throws(ConfigurationError) where C.Duration == Duration {
         try configuration.validate()
         self.name = name
+        rejectionContext = CircuitBreakerError.Context(underlying: nil, breakerName: name)
         self.storage = storage
         cell = storage.local
         time = TimeSource(clock)
-        let policy = MachinePolicy(configuration)
-        settings = Locked(Settings(configuration: configuration, policy: PolicyBox(policy), listeners: listeners))
+        let box = PolicyBox(configuration)
+        let policy = box.policy
+        settings = Locked(Settings(configuration: configuration, policy: box, listeners: listeners))
         flags = Atomic(Self.flags(for: policy, listeners: listeners, wrappers: false))
         slowThreshold.store(policy.slowThreshold ?? 0, ordering: .relaxed)
         let now = time.now()

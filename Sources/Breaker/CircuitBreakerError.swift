@@ -40,23 +40,40 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
         }
     }
 
+    /// The parts of an error that a breaker can share between its rejections, kept behind one
+    /// reference so the error stays small to copy and throw.
+    final class Context: Sendable {
+        let underlying: (any Error)?
+        let breakerName: String?
+
+        init(underlying: (any Error)?, breakerName: String?) {
+            self.underlying = underlying
+            self.breakerName = breakerName
+        }
+    }
+
     /// Why the breaker threw.
     public let reason: Reason
     /// How long, measured on the breaker's clock, until the breaker lets a trial call through.
     /// Zero when a trial could be attempted now (for example, half-open with its trial slots busy).
     public let retryAfter: Duration
+    private let context: Context
+
     /// The error that tripped the circuit (for ``Reason/tripped`` and ``Reason/trialFailed``);
     /// `nil` for a rejection, or when the trip was caused by a returned value or a slow call.
-    public let underlying: (any Error)?
+    public var underlying: (any Error)? { context.underlying }
     /// The name of the breaker that threw, if it has one.
-    public let breakerName: String?
+    public var breakerName: String? { context.breakerName }
 
     /// Creates an error; breakers create these, tests and adapters may too.
     public init(reason: Reason, retryAfter: Duration, underlying: (any Error)? = nil, breakerName: String? = nil) {
+        self.init(reason: reason, retryAfter: retryAfter, context: Context(underlying: underlying, breakerName: breakerName))
+    }
+
+    init(reason: Reason, retryAfter: Duration, context: Context) {
         self.reason = reason
         self.retryAfter = retryAfter
-        self.underlying = underlying
-        self.breakerName = breakerName
+        self.context = context
     }
 
     /// The same as ``breakerName``.

@@ -3,6 +3,9 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+#if canImport(SwiftOverlayShims)
+import SwiftOverlayShims  // declares the `timespec` that `clock_gettime` fills on some toolchains
+#endif
 
 /// A clock erased to "nanoseconds since an origin", so the breaker's public type stays non-generic
 /// and the state machine works on plain integers.

@@ -272,7 +272,7 @@ struct CircuitMachine: Sendable {
         case .fixed, .custom:
             return policy.resetTimeout
         case .exponential(let multiplier, let maximum, let jitter):
-            let cap = Double(maximum.nanoseconds)
+            let cap = Double(maximum)
             var nanos = Double(policy.resetTimeout)
             for _ in 1..<max(1, context.consecutiveTrips) where nanos < cap { nanos *= multiplier }
             nanos = min(nanos, cap)

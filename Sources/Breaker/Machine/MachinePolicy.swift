@@ -1,14 +1,28 @@
 /// The parts of a ``CircuitBreaker/Configuration`` the state machine reads, converted once to
-/// nanoseconds and flags so each event costs no conversions.
+/// nanoseconds and plain values, so each event costs no conversions and copying a policy is a plain
+/// memory copy. User functions (a custom rule or open duration) stay in the ``PolicyBox``: the machine
+/// only needs to know they exist, since they run outside the lock.
 struct MachinePolicy: Sendable {
+    enum Trip: Sendable {
+        case consecutive
+        case rate(threshold: Double, minimumCalls: Int)
+        case custom
+    }
+
+    enum OpenDuration: Sendable {
+        case fixed
+        case exponential(multiplier: Double, maximum: Nanoseconds, jitter: Double)
+        case custom
+    }
+
     var failMax: Int
     var resetTimeout: Nanoseconds
-    var trip: TripPolicy.Kind
+    var trip: Trip
     var window: SlidingWindow.Kind?
     var slowThreshold: Nanoseconds?
     var slowRate: Double
     var slowMinimumCalls: Int
-    var openDuration: OpenDurationPolicy.Kind
+    var openDuration: OpenDuration
     var permittedTrials: Int
     var successesToClose: Int
     var maxTrialDuration: Nanoseconds?
@@ -16,13 +30,22 @@ struct MachinePolicy: Sendable {
     init(_ configuration: CircuitBreaker.Configuration) {
         failMax = configuration.failMax
         resetTimeout = configuration.resetTimeout.nanoseconds
-        trip = configuration.trip.kind
+        switch configuration.trip.kind {
+        case .consecutive: trip = .consecutive
+        case .rate(let threshold, let minimumCalls): trip = .rate(threshold: threshold, minimumCalls: minimumCalls)
+        case .custom: trip = .custom
+        }
         let needsWindow = configuration.trip.usesWindow || configuration.slowCalls != nil
         window = needsWindow ? configuration.window.kind : nil
         slowThreshold = configuration.slowCalls?.threshold.nanoseconds
         slowRate = configuration.slowCalls?.rate ?? 1
         slowMinimumCalls = configuration.slowCalls?.minimumCalls ?? 1
-        openDuration = configuration.openDuration.kind
+        switch configuration.openDuration.kind {
+        case .fixed: openDuration = .fixed
+        case .exponential(let multiplier, let maximum, let jitter):
+            openDuration = .exponential(multiplier: multiplier, maximum: maximum.nanoseconds, jitter: jitter)
+        case .custom: openDuration = .custom
+        }
         permittedTrials = configuration.halfOpen.permittedCalls
         successesToClose = configuration.halfOpen.successesToClose
         maxTrialDuration = configuration.halfOpen.maxTrialDuration?.nanoseconds
@@ -42,15 +65,23 @@ struct MachinePolicy: Sendable {
 
     /// Whether a trip needs user code (a custom rule or a custom open duration) run outside the lock.
     var tripsOutsideLock: Bool {
-        if case .custom = trip { return true }
         if case .custom = openDuration { return true }
-        return false
+        return hasCustomTrip
     }
 }
 
-/// A ``MachinePolicy`` shared by reference, so the locked sections borrow it instead of copying its
-/// closures on every call.
+/// A breaker's policy, shared by reference so locked sections borrow it, with the user functions the
+/// engine runs outside the lock.
 final class PolicyBox: Sendable {
     let policy: MachinePolicy
-    init(_ policy: MachinePolicy) { self.policy = policy }
+    /// The custom trip rule, if any.
+    let shouldTrip: (@Sendable (WindowSnapshot) -> Bool)?
+    /// The custom open duration, if any.
+    let openDuration: (@Sendable (TripContext) -> Duration)?
+
+    init(_ configuration: CircuitBreaker.Configuration) {
+        policy = MachinePolicy(configuration)
+        if case .custom(let rule) = configuration.trip.kind { shouldTrip = rule } else { shouldTrip = nil }
+        if case .custom(let size) = configuration.openDuration.kind { openDuration = size } else { openDuration = nil }
+    }
 }
