@@ -36,14 +36,16 @@ extension CircuitBreaker {
             return Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: start)
         }
         if flags & Flags.hasListeners == 0 && word & PublishedWord.rejectsUntilDeadline != 0 {
-            // Open: reject without the lock while the published deadline is ahead. (With listeners, the
-            // lock is taken, so that changes made through a shared storage are noticed and reported.)
+            // Open, or half-open with no free trial slot: reject without the lock while the published
+            // deadline is ahead. (With listeners, the lock is taken, so that changes made through a
+            // shared storage are noticed and reported.)
+            // A lagging clock reading is enough: it can only reject a little past the deadline, never admit early.
             let deadline = cell.openUntil.load(ordering: .acquiring)
-            let now = start ?? time.now()
+            let now = start ?? time.laggingNow()
             if cell.word.load(ordering: .acquiring) == word && now < deadline {
-                throw reject(retryAfter: deadline - now)
+                throw reject(retryAfter: word & PublishedWord.trialsFull != 0 ? 0 : deadline - now)
             }
-            return try admitLocked(now: now, start: start)
+            return try admitLocked(now: time.now(), start: start)
         }
         let needsClock = PublishedWord.state(of: word) != .closed
         return try admitLocked(now: needsClock ? (start ?? time.now()) : start, start: start)

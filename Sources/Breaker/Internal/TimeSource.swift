@@ -12,53 +12,66 @@ import SwiftOverlayShims  // declares the `timespec` that `clock_gettime` fills 
 ///
 /// The origin is shared by every clock of the same type in the process (the first instant read from
 /// that type), so two breakers that share a storage and use clocks of the same type agree on time.
-/// On Linux, the standard clocks are read with `clock_gettime` directly (the clock `ContinuousClock` and
-/// `SuspendingClock` themselves use), in whole nanoseconds since boot: a tenth of the instructions of
-/// going through `Clock` and 128-bit `Duration` arithmetic, on paths that read the time on every call.
+/// On Linux, the standard clocks are read with `clock_gettime(CLOCK_MONOTONIC)` directly, in whole
+/// nanoseconds: a tenth of the instructions of going through `Clock` and 128-bit `Duration` arithmetic,
+/// on paths that read the time on every call. (`ContinuousClock` itself also counts time the system
+/// spends suspended; the breaker does not, so a suspended machine's open periods end later, never
+/// sooner.) Sleeping still goes through the clock itself.
 @usableFromInline
 struct TimeSource: Sendable {
     /// Reads the clock.
     let now: @Sendable () -> Nanoseconds
+    /// Reads the clock cheaply, possibly a few milliseconds behind ``now`` (never ahead): for checks
+    /// where a late reading errs on the safe side, such as rejecting a call while a circuit is open.
+    let laggingNow: @Sendable () -> Nanoseconds
     /// Suspends until the clock reaches `deadline`; throws `CancellationError` if the task is cancelled.
     let sleepUntil: @Sendable (Nanoseconds) async throws -> Void
 
     init<C: Clock>(_ clock: C) where C.Duration == Duration {
         #if canImport(Glibc) || canImport(Musl)
-        if C.self == ContinuousClock.self {
-            self = Self.reading(CLOCK_BOOTTIME, sleepingOn: clock)
-            return
-        }
-        if C.self == SuspendingClock.self {
-            self = Self.reading(CLOCK_MONOTONIC, sleepingOn: clock)
+        if C.self == ContinuousClock.self || C.self == SuspendingClock.self {
+            self = Self.monotonic(sleepingOn: clock)
             return
         }
         #endif
         let origin = ClockOrigins.origin(for: clock)
+        let now: @Sendable () -> Nanoseconds = { origin.duration(to: clock.now).nanoseconds }
         self.init(
-            now: { origin.duration(to: clock.now).nanoseconds },
+            now: now,
+            laggingNow: now,
             sleepUntil: { deadline in
                 try await clock.sleep(until: origin.advanced(by: .nanoseconds(deadline)), tolerance: nil)
             })
     }
 
-    private init(now: @escaping @Sendable () -> Nanoseconds, sleepUntil: @escaping @Sendable (Nanoseconds) async throws -> Void) {
+    private init(
+        now: @escaping @Sendable () -> Nanoseconds, laggingNow: @escaping @Sendable () -> Nanoseconds,
+        sleepUntil: @escaping @Sendable (Nanoseconds) async throws -> Void
+    ) {
         self.now = now
+        self.laggingNow = laggingNow
         self.sleepUntil = sleepUntil
     }
 
     #if canImport(Glibc) || canImport(Musl)
     /// Reads `systemClock` (the one behind `clock`) directly; sleeps on `clock`, converting deadlines
     /// through a pair of readings taken now.
-    private static func reading<C: Clock>(_ systemClock: clockid_t, sleepingOn clock: C) -> TimeSource where C.Duration == Duration {
-        let read: @Sendable () -> Nanoseconds = {
+    private static func monotonic<C: Clock>(sleepingOn clock: C) -> TimeSource where C.Duration == Duration {
+        let read = Self.reader(CLOCK_MONOTONIC)
+        let instant = clock.now
+        let reading = read()
+        return TimeSource(now: read, laggingNow: Self.reader(CLOCK_MONOTONIC_COARSE)) { deadline in
+            try await clock.sleep(until: instant.advanced(by: .nanoseconds(deadline &- reading)), tolerance: nil)
+        }
+    }
+
+    /// Reads `systemClock` in nanoseconds. `CLOCK_MONOTONIC_COARSE` has the same origin as
+    /// `CLOCK_MONOTONIC`, is updated once a tick (a few milliseconds) and costs a quarter as much.
+    private static func reader(_ systemClock: clockid_t) -> @Sendable () -> Nanoseconds {
+        {
             var time = timespec()
             clock_gettime(systemClock, &time)
             return Nanoseconds(time.tv_sec) &* 1_000_000_000 &+ Nanoseconds(time.tv_nsec)
-        }
-        let instant = clock.now
-        let reading = read()
-        return TimeSource(now: read) { deadline in
-            try await clock.sleep(until: instant.advanced(by: .nanoseconds(deadline &- reading)), tolerance: nil)
         }
     }
     #endif

@@ -362,12 +362,15 @@ struct CircuitMachine: Sendable {
         return max(0, openUntil.addingSaturating(-now))
     }
 
-    /// The summary the lock-free call path reads; see ``PublishedWord``. `quietSuccesses` says whether
-    /// a success that changes no count may skip the lock (not when a custom rule must see every outcome).
-    func published(quietSuccesses: Bool) -> PublishedWord {
-        // No failures in a row, and no window or a full window of fast successes: a fast success changes nothing.
+    /// The summary the lock-free call path reads; see ``PublishedWord``. `policy` is the policy last
+    /// installed, if any.
+    func published(policy: MachinePolicy?) -> PublishedWord {
+        // No failures in a row, and no window or a full window of fast successes: a fast success changes
+        // nothing (unless a custom rule must see every outcome).
+        let quietSuccesses = policy.map { !$0.hasCustomTrip } ?? false
         let successChangesNothing = consecutiveFailures == 0 && (window.map { quietSuccesses && $0.isFullOfFastSuccesses } ?? true)
         var bits: UInt64 = UInt64(state.code)
+        var deadline = openUntil
         switch mode.kind {
         case .disabled:
             bits |= PublishedWord.admitsFreely | PublishedWord.successIsNoop | PublishedWord.recordsNothing
@@ -382,9 +385,15 @@ struct CircuitMachine: Sendable {
                 if successChangesNothing { bits |= PublishedWord.successIsNoop }
             } else if state == .open && openedAt != nil {
                 bits |= PublishedWord.rejectsUntilDeadline
+            } else if state == .halfOpen, let policy, !reopenPending, trialsInFlight >= policy.permittedTrials,
+                let oldest = trialStarts.min()
+            {
+                // Every trial slot is taken: callers are rejected until the oldest trial's deadline.
+                bits |= PublishedWord.rejectsUntilDeadline | PublishedWord.trialsFull
+                deadline = policy.maxTrialDuration.map { oldest.addingSaturating($0) } ?? .max
             }
         }
-        return PublishedWord(raw: bits | (generation << PublishedWord.generationShift), openUntil: openUntil)
+        return PublishedWord(raw: bits | (generation << PublishedWord.generationShift), openUntil: deadline)
     }
 }
 

@@ -12,8 +12,12 @@ struct PublishedWord: Sendable, Equatable {
     @usableFromInline static let successIsNoop: UInt64 = 1 << 3
     /// Disabled: outcomes are not recorded at all.
     @usableFromInline static let recordsNothing: UInt64 = 1 << 4
-    /// Open with a known deadline: a call before `openUntil` is rejected without the lock.
+    /// Open with a known deadline, or half-open with every trial slot taken: a call before `openUntil`
+    /// is rejected without the lock.
     @usableFromInline static let rejectsUntilDeadline: UInt64 = 1 << 5
+    /// Half-open with every trial slot taken; `openUntil` is the oldest trial's deadline, and a
+    /// rejection has nothing to wait for (retry after zero).
+    static let trialsFull: UInt64 = 1 << 6
     @usableFromInline static let generationShift: UInt64 = 8
     static let generationMask: UInt64 = (1 << 56) - 1
 

@@ -31,7 +31,7 @@ public final class InMemoryStorage: CircuitBreakerStorage {
     }
 
     private init(machine: CircuitMachine) {
-        let published = machine.published(quietSuccesses: false)
+        let published = machine.published(policy: nil)
         word = Atomic(published.raw)
         openUntil = Atomic(published.openUntil)
         stored = Locked(StoredCircuit(machine: machine))
@@ -63,7 +63,7 @@ public final class InMemoryStorage: CircuitBreakerStorage {
     func withCircuit<R>(_ body: (inout StoredCircuit) -> R) -> R {
         stored.withLock { circuit in
             let result = body(&circuit)
-            let published = circuit.machine.published(quietSuccesses: circuit.policy.map { !$0.policy.hasCustomTrip } ?? false)
+            let published = circuit.machine.published(policy: circuit.policy?.policy)
             openUntil.store(published.openUntil, ordering: .releasing)
             word.store(published.raw, ordering: .releasing)
             return result
