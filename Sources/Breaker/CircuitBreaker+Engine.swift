@@ -197,8 +197,7 @@ extension CircuitBreaker {
             duration = size(request.context).nanoseconds
             if duration <= 0 { duration = policy.resetTimeout }
         } else {
-            let probe = CircuitMachine()
-            duration = probe.builtinOpenDuration(request.context, policy: policy)
+            duration = policy.builtinOpenDuration(request.context)
         }
         let (retryAfter, changes) = withPolicy(now: now) { machine, _, notifier in
             var changes = Transitions()

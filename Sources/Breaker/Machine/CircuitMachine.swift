@@ -160,7 +160,7 @@ struct CircuitMachine: Sendable {
                     reopenPending = true
                     return .rejected(retryAfter: 0, reopen: request)
                 }
-                let retryAfter = applyTrip(request, duration: builtinOpenDuration(request.context, policy: policy), now: now, changes: &changes)
+                let retryAfter = applyTrip(request, duration: policy.builtinOpenDuration(request.context), now: now, changes: &changes)
                 return .rejected(retryAfter: retryAfter ?? 0, reopen: nil)
             }
             if trialsInFlight >= policy.permittedTrials { return .rejected(retryAfter: 0, reopen: nil) }
@@ -214,7 +214,7 @@ struct CircuitMachine: Sendable {
                 reopenPending = true
                 return .tripRequested(request)
             }
-            let retryAfter = applyTrip(request, duration: builtinOpenDuration(request.context, policy: policy), now: now, changes: &changes)
+            let retryAfter = applyTrip(request, duration: policy.builtinOpenDuration(request.context), now: now, changes: &changes)
             return .opened(.trialFailed, retryAfter: retryAfter ?? 0)
         }
     }
@@ -244,7 +244,7 @@ struct CircuitMachine: Sendable {
         guard trips else { return .counted }
         let request = tripRequest(.tripped, policy: policy)
         guard let now, !policy.tripsOutsideLock else { return .tripRequested(request) }
-        let retryAfter = applyTrip(request, duration: builtinOpenDuration(request.context, policy: policy), now: now, changes: &changes)
+        let retryAfter = applyTrip(request, duration: policy.builtinOpenDuration(request.context), now: now, changes: &changes)
         return .opened(.tripped, retryAfter: retryAfter ?? 0)
     }
 
@@ -264,21 +264,6 @@ struct CircuitMachine: Sendable {
         enter(.open, at: now, changes: &changes)
         startOpenPeriod(at: now, duration: duration)
         return openUntil - now
-    }
-
-    /// The open period a built-in policy gives a trip; custom policies are sized by the caller.
-    func builtinOpenDuration(_ context: TripContext, policy: MachinePolicy) -> Nanoseconds {
-        switch policy.openDuration {
-        case .fixed, .custom:
-            return policy.resetTimeout
-        case .exponential(let multiplier, let maximum, let jitter):
-            let cap = Double(maximum)
-            var nanos = Double(policy.resetTimeout)
-            for _ in 1..<max(1, context.consecutiveTrips) where nanos < cap { nanos *= multiplier }
-            nanos = min(nanos, cap)
-            if jitter > 0 { nanos *= 1 + jitter * Double.random(in: -1...1) }
-            return max(1, Nanoseconds(min(nanos, Double(Nanoseconds.max / 2))))
-        }
     }
 
     // MARK: Manual control

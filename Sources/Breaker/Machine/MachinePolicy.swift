@@ -68,6 +68,21 @@ struct MachinePolicy: Sendable {
         if case .custom = openDuration { return true }
         return hasCustomTrip
     }
+    /// The open period a built-in policy gives a trip; a custom one is sized by the engine outside the
+    /// lock (this returns `resetTimeout` for it).
+    func builtinOpenDuration(_ context: TripContext) -> Nanoseconds {
+        switch openDuration {
+        case .fixed, .custom:
+            return resetTimeout
+        case .exponential(let multiplier, let maximum, let jitter):
+            let cap = Double(maximum)
+            var nanos = Double(resetTimeout)
+            for _ in 1..<max(1, context.consecutiveTrips) where nanos < cap { nanos *= multiplier }
+            nanos = min(nanos, cap)
+            if jitter > 0 { nanos *= 1 + jitter * Double.random(in: -1...1) }
+            return max(1, Nanoseconds(min(nanos, Double(Nanoseconds.max / 2))))
+        }
+    }
 }
 
 /// A breaker's policy, shared by reference so locked sections borrow it, with the user functions the
