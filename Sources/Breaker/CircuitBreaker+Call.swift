@@ -16,11 +16,13 @@ extension CircuitBreaker {
     @inlinable
     public func call<R>(_ body: () throws -> R) throws -> R {
         let word = cell.word.load(ordering: .acquiring)
-        guard flags.load(ordering: .relaxed) & Flags.generalPath == 0, word & PublishedWord.admitsFreely != 0 else {
+        let flags = flags.load(ordering: .relaxed)
+        guard flags & Flags.generalPath == 0, word & PublishedWord.admitsFreely != 0 else {
             return try run(body, classify: Self.countAsSuccess, fallback: Self.rethrow)
         }
-        // Fast path: closed and healthy, nothing to notify, nothing to time.
-        let admitted = Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: nil)
+        // Fast path: closed and healthy, no listener to notify.
+        let start = flags & Flags.timesCalls != 0 ? readCallClock(flags) : nil
+        let admitted = Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: start)
         let result: R
         do {
             result = try body()
@@ -28,7 +30,7 @@ extension CircuitBreaker {
             if case .throw(let breakerError) = recordError(admitted, error) { throw breakerError }
             throw error
         }
-        if cell.word.load(ordering: .acquiring) & PublishedWord.successIsNoop != 0 {
+        if start == nil && cell.word.load(ordering: .acquiring) & PublishedWord.successIsNoop != 0 {
             counters.increment(.success)  // nothing to change: no shared write beyond this thread's counter stripe
         } else {
             recordSuccess(admitted)
@@ -47,10 +49,12 @@ extension CircuitBreaker {
     nonisolated(nonsending)
     public func call<R>(_ body: nonisolated(nonsending) () async throws -> R) async throws -> R {
         let word = cell.word.load(ordering: .acquiring)
-        guard flags.load(ordering: .relaxed) & Flags.generalPath == 0, word & PublishedWord.admitsFreely != 0 else {
+        let flags = flags.load(ordering: .relaxed)
+        guard flags & Flags.generalPath == 0, word & PublishedWord.admitsFreely != 0 else {
             return try await run(body, classify: Self.countAsSuccess, fallback: Self.rethrow)
         }
-        let admitted = Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: nil)
+        let start = flags & Flags.timesCalls != 0 ? readCallClock(flags) : nil
+        let admitted = Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: start)
         let result: R
         do {
             result = try await body()
@@ -58,7 +62,7 @@ extension CircuitBreaker {
             if case .throw(let breakerError) = recordError(admitted, error) { throw breakerError }
             throw error
         }
-        if cell.word.load(ordering: .acquiring) & PublishedWord.successIsNoop != 0 {
+        if start == nil && cell.word.load(ordering: .acquiring) & PublishedWord.successIsNoop != 0 {
             counters.increment(.success)
         } else {
             recordSuccess(admitted)

@@ -126,7 +126,7 @@ extension CircuitBreaker {
     /// concurrent changes cannot publish their flags out of order.
     private func refreshFlags() {
         settings.withLock { settings in
-            let wanted = Self.flags(for: settings.policy.policy, listeners: settings.listeners, wrappers: false)
+            let wanted = Self.flags(for: settings.policy.policy, listeners: settings.listeners, wrappers: false, time: time)
             let keep = flags.load(ordering: .relaxed) & Flags.hasWrappers
             flags.store(wanted | keep, ordering: .releasing)
         }

@@ -31,7 +31,7 @@ extension CircuitBreaker {
     func admit() throws(CircuitBreakerError) -> Admitted {
         let flags = flags.load(ordering: .relaxed)
         let word = cell.word.load(ordering: .acquiring)
-        let start = flags & Flags.timesCalls != 0 ? time.now() : nil
+        let start = flags & Flags.timesCalls != 0 ? readCallClock(flags) : nil
         if flags & Flags.hasListeners == 0 && word & PublishedWord.admitsFreely != 0 {
             return Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: start)
         }
@@ -41,14 +41,14 @@ extension CircuitBreaker {
             // shared storage are noticed and reported.)
             // A lagging clock reading is enough: it can only reject a little past the deadline, never admit early.
             let deadline = cell.openUntil.load(ordering: .acquiring)
-            let now = start ?? time.laggingNow()
+            let now = time.laggingNow()
             if cell.word.load(ordering: .acquiring) == word && now < deadline {
                 throw reject(retryAfter: word & PublishedWord.trialsFull != 0 ? 0 : deadline - now)
             }
             return try admitLocked(now: time.now(), start: start)
         }
         let needsClock = PublishedWord.state(of: word) != .closed
-        return try admitLocked(now: needsClock ? (start ?? time.now()) : start, start: start)
+        return try admitLocked(now: needsClock ? time.now() : nil, start: start)
     }
 
     private func admitLocked(now: Nanoseconds?, start: Nanoseconds?) throws(CircuitBreakerError) -> Admitted {
@@ -127,8 +127,8 @@ extension CircuitBreaker {
         var now: Nanoseconds?
         var slow = false
         if let start = admitted.start {
-            let end = time.now()
-            now = end
+            let end = readCallClock(flags)
+            if flags & Flags.coarseCallTiming == 0 { now = end }  // a lagging reading only measures durations
             let threshold = slowThreshold.load(ordering: .relaxed)
             if threshold > 0 && end.addingSaturating(-start) >= threshold {
                 slow = true

@@ -51,8 +51,12 @@ public final class CircuitBreaker: Sendable {
         @usableFromInline static let hasWrappers: UInt32 = 4
         /// A time window is kept: every outcome needs a clock reading.
         static let timesOutcomes: UInt32 = 8
+        /// Calls are timed with the cheap lagging clock: the slow-call threshold is wide enough.
+        static let coarseCallTiming: UInt32 = 16
+        /// Successes are placed in time buckets with the cheap lagging clock: the buckets are wide enough.
+        static let coarseBuckets: UInt32 = 32
         /// The flags that send a call down the general path.
-        @usableFromInline static let generalPath: UInt32 = hasListeners | timesCalls | hasWrappers
+        @usableFromInline static let generalPath: UInt32 = hasListeners | hasWrappers
     }
 
     /// Process-unique breaker identities.
@@ -180,7 +184,7 @@ public final class CircuitBreaker: Sendable {
         let box = PolicyBox(configuration)
         let policy = box.policy
         settings = Locked(Settings(configuration: configuration, policy: box, listeners: listeners))
-        flags = Atomic(Self.flags(for: policy, listeners: listeners, wrappers: false))
+        flags = Atomic(Self.flags(for: policy, listeners: listeners, wrappers: false, time: time))
         slowThreshold.store(policy.slowThreshold ?? 0, ordering: .relaxed)
         let now = time.now()
         cell.withCircuit { circuit in
@@ -201,12 +205,24 @@ public final class CircuitBreaker: Sendable {
         try self.init(name: name, validating: configuration, listeners: listeners, storage: storage, clock: ContinuousClock())
     }
 
-    static func flags(for policy: MachinePolicy, listeners: [any CircuitBreakerListener], wrappers: Bool) -> UInt32 {
+    static func flags(for policy: MachinePolicy, listeners: [any CircuitBreakerListener], wrappers: Bool, time: TimeSource) -> UInt32 {
         var bits: UInt32 = 0
         if !listeners.isEmpty { bits |= Flags.hasListeners }
-        if policy.slowThreshold != nil { bits |= Flags.timesCalls }
+        if let threshold = policy.slowThreshold {
+            bits |= Flags.timesCalls
+            if time.lagIsNegligible(against: threshold) { bits |= Flags.coarseCallTiming }
+        }
         if wrappers { bits |= Flags.hasWrappers }
-        if policy.timesOutcomes { bits |= Flags.timesOutcomes }
+        if case .time(_, let bucket) = policy.window {
+            bits |= Flags.timesOutcomes
+            if time.lagIsNegligible(against: bucket.nanoseconds) { bits |= Flags.coarseBuckets }
+        }
         return bits
+    }
+
+    /// Reads the clock that times calls for slow-call detection.
+    @usableFromInline
+    func readCallClock(_ flags: UInt32) -> Nanoseconds {
+        flags & Flags.coarseCallTiming != 0 ? time.laggingNow() : time.now()
     }
 }
