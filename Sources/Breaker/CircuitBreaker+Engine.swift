@@ -140,10 +140,15 @@ extension CircuitBreaker {
         case .failure: counters.increment(.failure)
         case .ignored: counters.increment(.ignored)
         }
-        if outcome == .success && !slow && flags & Flags.hasListeners == 0 && !admitted.ticket.isTrial
-            && cell.word.load(ordering: .acquiring) & PublishedWord.successIsNoop != 0
-        {
-            return .proceed
+        if outcome == .success && !slow && flags & Flags.hasListeners == 0 && !admitted.ticket.isTrial {
+            let word = cell.word.load(ordering: .acquiring)
+            if word & PublishedWord.successIsNoop != 0 { return .proceed }
+            // A quiet time window: park the success for the next locked section to count.
+            if word & PublishedWord.successDeferrable != 0 && PublishedWord.generation(of: word) == admitted.ticket.generation {
+                let finished = flags & Flags.coarseBuckets != 0 ? time.laggingNow() : (now ?? time.now())
+                if cell.parkSuccess(finishedAt: finished, generation: admitted.ticket.generation) { return .proceed }
+                now = now ?? finished
+            }
         }
         if now == nil && (outcome != .success || admitted.ticket.isTrial || flags & Flags.timesOutcomes != 0) {
             now = time.now()

@@ -155,6 +155,50 @@ struct TripPolicyTests {
         #expect(f.breaker.metrics.window == WindowSnapshot(calls: 1, failures: 1, consecutiveFailures: 1))
     }
 
+    /// Without listeners, successes of a time window with nothing else in it are parked per thread
+    /// and counted at the next locked section: the counts must come out the same.
+    @Test func parkedSuccessesOfAQuietTimeWindowCountWhenAFailureIsJudged() throws {
+        var configuration = CircuitBreaker.Configuration()
+        configuration.trip = .failureRate(0.5, minimumCalls: 4)
+        configuration.window = .duration(.seconds(10), bucket: .seconds(1))
+        let clock = ManualClock()
+        let breaker = CircuitBreaker(configuration: configuration, clock: clock)
+        for _ in 0..<3 { try breaker.call {} }
+        _ = try? breaker.call { throw Boom() }
+        #expect(breaker.state == .closed, "1 failure in 4 calls")
+        #expect(breaker.metrics.window == WindowSnapshot(calls: 4, failures: 1, consecutiveFailures: 1))
+        _ = try? breaker.call { throw Boom() }
+        _ = try? breaker.call { throw Boom() }
+        #expect(breaker.state == .open, "3 failures in 6 calls")
+    }
+
+    @Test func parkedSuccessesLeaveTheWindowWithTheirBucket() throws {
+        var configuration = CircuitBreaker.Configuration()
+        configuration.trip = .failureRate(0.5, minimumCalls: 2)
+        configuration.window = .duration(.seconds(10), bucket: .seconds(1))
+        let clock = ManualClock()
+        let breaker = CircuitBreaker(configuration: configuration, clock: clock)
+        for _ in 0..<5 { try breaker.call {} }
+        clock.advance(by: .seconds(10))
+        _ = try? breaker.call { throw Boom() }
+        #expect(breaker.metrics.window == WindowSnapshot(calls: 1, failures: 1, consecutiveFailures: 1))
+        _ = try? breaker.call { throw Boom() }
+        #expect(breaker.state == .open, "the five old successes no longer dilute the rate")
+    }
+
+    @Test func parkedSuccessesDoNotSurviveATrip() throws {
+        var configuration = CircuitBreaker.Configuration()
+        configuration.trip = .failureRate(0.5, minimumCalls: 2)
+        configuration.window = .duration(.seconds(10), bucket: .seconds(1))
+        let clock = ManualClock()
+        let breaker = CircuitBreaker(configuration: configuration, clock: clock)
+        let late = try breaker.acquirePermit()  // admitted now, finishes after the circuit trips and closes
+        breaker.open()
+        breaker.close()
+        late.succeeded()
+        #expect(breaker.metrics.window.calls == 0, "a success from before the close is not counted")
+    }
+
     @Test func aCustomRuleSeesTheWindow() {
         let f = PolicyFixture {
             $0.trip = .custom { window in window.failures >= 2 && window.calls <= 3 }

@@ -60,7 +60,7 @@ final class CallCounters: @unchecked Sendable {
 /// collide.
 @usableFromInline
 enum ThreadStripe {
-    static let key: pthread_key_t = {
+    @usableFromInline static let key: pthread_key_t = {
         var key = pthread_key_t()
         let rc = pthread_key_create(&key, nil)
         precondition(rc == 0, "pthread_key_create failed: \(rc)")

@@ -113,6 +113,8 @@ struct CircuitMachine: Sendable {
     private var reopenPending = false
     private(set) var window: OutcomeWindow?
     private var windowKind: SlidingWindow.Kind?
+    /// Counts window replacements, so successes parked for a replaced window are not counted in the new one.
+    private var windowEpoch: UInt64 = 0
 
     init(state: CircuitState = .closed, consecutiveFailures: Int = 0, consecutiveTrips: Int = 0, mode: OperatingMode = .normal, openRemaining: Nanoseconds? = nil, generation: UInt64 = 0) {
         self.state = state
@@ -302,11 +304,27 @@ struct CircuitMachine: Sendable {
         openUntil = openedAt.addingSaturating(duration)
     }
 
-    /// Replaces the window when the configuration asks for another shape (or for none).
+    /// Replaces the window when the configuration asks for another shape (or for none). A new
+    /// generation starts, so outcomes of calls in flight, and successes parked for the old window,
+    /// are not counted in the new one.
     mutating func adoptWindow(_ kind: SlidingWindow.Kind?) {
         guard kind != windowKind else { return }
         windowKind = kind
         window = kind.map(OutcomeWindow.init)
+        windowEpoch &+= 1
+    }
+
+    /// Counts `count` fast successes parked in bucket `bucket` while the time window was quiet, if they
+    /// were parked for this window (`tag` holds the low bits of the generation and window epoch) and
+    /// the circuit is still closed.
+    mutating func absorbParkedSuccesses(_ count: Int, bucket: Nanoseconds, tag: UInt64) {
+        guard tag == Self.parkingTag(generation: generation, windowEpoch: windowEpoch), state == .closed, mode != .disabled else { return }
+        window?.addSuccesses(count, inBucket: bucket)
+    }
+
+    /// The tag successes are parked with: the low 4 bits of the generation and of the window epoch.
+    static func parkingTag(generation: UInt64, windowEpoch: UInt64) -> UInt64 {
+        ((generation & 0xF) << 4) | (windowEpoch & 0xF)
     }
 
     mutating func ageWindow(to now: Nanoseconds) { window?.age(to: now) }
@@ -356,18 +374,22 @@ struct CircuitMachine: Sendable {
         let successChangesNothing = consecutiveFailures == 0 && (window.map { quietSuccesses && $0.isFullOfFastSuccesses } ?? true)
         var bits: UInt64 = UInt64(state.code)
         var deadline = openUntil
+        // A time window with nothing but fast successes in it: a fast success may be counted later.
+        let deferWidth = consecutiveFailures == 0 && quietSuccesses ? window?.quietBucketWidth : nil
         switch mode.kind {
         case .disabled:
             bits |= PublishedWord.admitsFreely | PublishedWord.successIsNoop | PublishedWord.recordsNothing
         case .metricsOnly:
             bits |= PublishedWord.admitsFreely
             if successChangesNothing { bits |= PublishedWord.successIsNoop }
+            if deferWidth != nil { bits |= PublishedWord.successDeferrable }
         case .forcedOpen:
             break
         case .normal:
             if state == .closed {
                 bits |= PublishedWord.admitsFreely
                 if successChangesNothing { bits |= PublishedWord.successIsNoop }
+                if deferWidth != nil { bits |= PublishedWord.successDeferrable }
             } else if state == .open && openedAt != nil {
                 bits |= PublishedWord.rejectsUntilDeadline
             } else if state == .halfOpen, let policy, !reopenPending, trialsInFlight >= policy.permittedTrials,
@@ -378,7 +400,10 @@ struct CircuitMachine: Sendable {
                 deadline = policy.maxTrialDuration.map { oldest.addingSaturating($0) } ?? .max
             }
         }
-        return PublishedWord(raw: bits | (generation << PublishedWord.generationShift), openUntil: deadline)
+        return PublishedWord(
+            raw: bits | (generation << PublishedWord.generationShift), openUntil: deadline,
+            parking: bits & PublishedWord.successDeferrable != 0
+                ? PublishedWord.parking(width: deferWidth ?? 0, tag: Self.parkingTag(generation: generation, windowEpoch: windowEpoch)) : 0)
     }
 }
 

@@ -43,6 +43,30 @@ struct OutcomeWindow: Sendable {
         !ring.isEmpty && calls == ring.count && failures == 0 && slowCalls == 0
     }
 
+    /// A time window holding no failure and no slow call: a success there cannot trip the circuit, so
+    /// it may be counted later (see ``DeferredSuccesses``). Its bucket width, or `nil`.
+    var quietBucketWidth: Nanoseconds? {
+        !buckets.isEmpty && failures == 0 && slowCalls == 0 ? width : nil
+    }
+
+    /// The bucket a time window puts an outcome finished at `now` in.
+    func bucketIndex(_ now: Nanoseconds) -> Nanoseconds {
+        now >= 0 ? now / width : (now - width + 1) / width
+    }
+
+    /// Counts `count` fast successes that finished in bucket `index` (a time window only); buckets that
+    /// have left the window meanwhile are not counted.
+    mutating func addSuccesses(_ count: Int, inBucket index: Nanoseconds) {
+        guard !buckets.isEmpty else { return }
+        age(toBucket: index)
+        let size = Nanoseconds(buckets.count)
+        guard let newest, index > newest - size else { return }
+        let slot = Int(((index % size) + size) % size)
+        if buckets[slot].index != index { buckets[slot] = Bucket(index: index) }
+        buckets[slot].calls += Int32(count)
+        calls += count
+    }
+
     /// Counts one outcome finished at `now` (read only by a time window).
     mutating func record(failure: Bool, slow: Bool, now: Nanoseconds) {
         if ring.isEmpty {
@@ -79,10 +103,6 @@ struct OutcomeWindow: Sendable {
 
     func snapshot(consecutiveFailures: Int) -> WindowSnapshot {
         WindowSnapshot(calls: calls, failures: failures, slowCalls: slowCalls, slowFailures: slowFailures, consecutiveFailures: consecutiveFailures)
-    }
-
-    private func bucketIndex(_ now: Nanoseconds) -> Nanoseconds {
-        now >= 0 ? now / width : (now - width + 1) / width
     }
 
     /// Moves the newest bucket to `index`, subtracting every bucket that falls out on the way.

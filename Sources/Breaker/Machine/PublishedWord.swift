@@ -1,8 +1,8 @@
 /// The summary of a ``CircuitMachine`` that the call path reads with one atomic load.
 ///
-/// Layout of `raw`: bits 0-1 the state, bits 2-6 the flags below, bits 8-63 the generation (the low 56
-/// bits of the machine's). `openUntil` travels in a second atomic; a reader trusts it only when `raw`
-/// reads the same before and after it.
+/// Layout of `raw`: bits 0-1 the state, bits 2-7 the flags below, bits 8-63 the generation (the low 56
+/// bits of the machine's). `openUntil` and `parking` travel in atomics of their own, stored before
+/// `raw`; a reader trusts `openUntil` only when `raw` reads the same before and after it.
 @usableFromInline
 struct PublishedWord: Sendable, Equatable {
     /// A call may run without taking the lock (closed and normal, disabled, or metrics-only).
@@ -18,11 +18,21 @@ struct PublishedWord: Sendable, Equatable {
     /// Half-open with every trial slot taken; `openUntil` is the oldest trial's deadline, and a
     /// rejection has nothing to wait for (retry after zero).
     static let trialsFull: UInt64 = 1 << 6
+    /// Closed with a time window holding no failure and no slow call: a success may be parked in
+    /// ``InMemoryStorage/deferred`` instead of taking the lock, as `parking` says.
+    static let successDeferrable: UInt64 = 1 << 7
     @usableFromInline static let generationShift: UInt64 = 8
     static let generationMask: UInt64 = (1 << 56) - 1
 
     var raw: UInt64
     var openUntil: Nanoseconds
+    /// For a parked success: the bucket width (low 56 bits) and the parking tag (high 8 bits); 0 when
+    /// successes cannot be parked. One word, so a parker reads a width and tag that belong together.
+    var parking: UInt64 = 0
+
+    static func parking(width: Nanoseconds, tag: UInt64) -> UInt64 {
+        (tag << 56) | (UInt64(width) & ((1 << 56) - 1))
+    }
 
     @usableFromInline
     static func generation(of raw: UInt64) -> UInt64 { raw >> generationShift }

@@ -16,6 +16,10 @@ public final class InMemoryStorage: CircuitBreakerStorage {
     @usableFromInline let word: Atomic<UInt64>
     /// The open deadline, published beside `word`.
     @usableFromInline let openUntil: Atomic<Int64>
+    /// How to park a success of a quiet time window (``PublishedWord/parking``), published beside `word`.
+    let parking = Atomic<UInt64>(0)
+    /// Successes of a quiet time window not yet counted in it.
+    let deferred = DeferredSuccesses()
     private let stored: Locked<StoredCircuit>
 
     /// A storage holding a circuit in `state` with `failureCount` failures counted. A circuit created
@@ -59,11 +63,28 @@ public final class InMemoryStorage: CircuitBreakerStorage {
         }
     }
 
+    /// Parks a fast success admitted in `generation` that finished at `now`, for a quiet time window;
+    /// returns `false` if it must be recorded under the lock instead.
+    func parkSuccess(finishedAt now: Nanoseconds, generation: UInt64) -> Bool {
+        let parking = parking.load(ordering: .acquiring)
+        let width = Nanoseconds(parking & ((1 << 56) - 1))
+        // The tag carries the low bits of the generation it was published for: a success admitted in
+        // another generation is late, and is recorded (and dropped) under the lock.
+        guard width > 0, (parking >> 60) == generation & 0xF else { return false }
+        let bucket = now >= 0 ? now / width : (now - width + 1) / width
+        return deferred.add(bucket: bucket, tag: parking >> 56)
+    }
+
     /// Runs `body` on the stored circuit under the lock, then publishes the summary the call path reads.
     func withCircuit<R>(_ body: (inout StoredCircuit) -> R) -> R {
         stored.withLock { circuit in
+            // Parked successes first, so that every decision sees every outcome.
+            deferred.drain { count, bucket, tag in
+                circuit.machine.absorbParkedSuccesses(count, bucket: bucket, tag: tag)
+            }
             let result = body(&circuit)
             let published = circuit.machine.published(policy: circuit.policy?.policy)
+            parking.store(published.parking, ordering: .releasing)
             openUntil.store(published.openUntil, ordering: .releasing)
             word.store(published.raw, ordering: .releasing)
             return result
