@@ -78,7 +78,7 @@ extension CircuitBreaker {
 
     private func reject(retryAfter: Nanoseconds) -> CircuitBreakerError {
         counters.increment(.rejected)
-        return CircuitBreakerError(reason: .open, retryAfter: Duration(nanoseconds: retryAfter), context: rejectionContext)
+        return CircuitBreakerError(reason: .open, retryAfter: retryAfter, context: rejectionContext)
     }
 
     /// Records a success of a call admitted on the fast path.

@@ -54,10 +54,13 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
 
     /// Why the breaker threw.
     public let reason: Reason
+    /// ``retryAfter`` in nanoseconds: the error stays three words, cheap to build, copy and throw.
+    private let retryAfterNanoseconds: Int64
+    private let context: Context
+
     /// How long, measured on the breaker's clock, until the breaker lets a trial call through.
     /// Zero when a trial could be attempted now (for example, half-open with its trial slots busy).
-    public let retryAfter: Duration
-    private let context: Context
+    public var retryAfter: Duration { .nanoseconds(retryAfterNanoseconds) }
 
     /// The error that tripped the circuit (for ``Reason/tripped`` and ``Reason/trialFailed``);
     /// `nil` for a rejection, or when the trip was caused by a returned value or a slow call.
@@ -67,12 +70,12 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
 
     /// Creates an error; breakers create these, tests and adapters may too.
     public init(reason: Reason, retryAfter: Duration, underlying: (any Error)? = nil, breakerName: String? = nil) {
-        self.init(reason: reason, retryAfter: retryAfter, context: Context(underlying: underlying, breakerName: breakerName))
+        self.init(reason: reason, retryAfter: retryAfter.nanoseconds, context: Context(underlying: underlying, breakerName: breakerName))
     }
 
-    init(reason: Reason, retryAfter: Duration, context: Context) {
+    init(reason: Reason, retryAfter nanoseconds: Int64, context: Context) {
         self.reason = reason
-        self.retryAfter = retryAfter
+        retryAfterNanoseconds = nanoseconds
         self.context = context
     }
 
