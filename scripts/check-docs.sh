@@ -41,6 +41,9 @@ else
     log="$SNIPPETS/build.log"
     rm -f "$log" "$log".*
     build=(swift build --package-path "$SNIPPETS" --scratch-path "$SNIPPETS/.build")
+    # SwiftPM caches the file list of a path dependency in its build description; a source file added to
+    # the library since the last run would be missed. Dropping the description makes it look again.
+    rm -f "$SNIPPETS/.build/"*/*/description.json
     built=()
     # Errors are reported at the markdown file and line (the generated code uses #sourceLocation).
     if "${build[@]}" >"$log" 2>&1; then

@@ -15,6 +15,9 @@ public struct SlidingWindow: Sendable, Hashable, CustomStringConvertible {
     /// The calls of the last `span`, kept in buckets of width `bucket` (`span` a whole multiple of
     /// `bucket`, at most 1,000,000 buckets). Time moves in whole buckets: a bucket leaves the window
     /// once it is `span` old. Choose the bucket width for your traffic; Resilience4j fixes it at 1 s.
+    /// With `ContinuousClock` or `SuspendingClock` on Linux, buckets of at least 25 ticks of the coarse
+    /// monotonic clock (100 ms with the usual 4 ms tick) place successes with that clock, so a success
+    /// at a bucket's edge may land in the bucket before.
     public static func duration(_ span: Duration, bucket: Duration = .seconds(1)) -> SlidingWindow {
         SlidingWindow(kind: .time(span: span, bucket: bucket))
     }

@@ -2,7 +2,10 @@
 ///
 /// Slow successes and slow failures both count as slow (Resilience4j's rule). Durations are measured
 /// on the breaker's clock, from admission to the end of the call; the rate is read from the
-/// configuration's ``CircuitBreaker/Configuration/window``.
+/// configuration's ``CircuitBreaker/Configuration/window``. With `ContinuousClock` or `SuspendingClock`
+/// on Linux, a threshold of at least 25 ticks of the coarse monotonic clock (100 ms with the usual
+/// 4 ms tick) is timed with that clock, a quarter of the cost; a call then counts as slow within one
+/// tick of the threshold.
 ///
 /// ```swift
 /// configuration.slowCalls = SlowCallPolicy(threshold: .milliseconds(500), rate: 0.8, minimumCalls: 10)
