@@ -18,7 +18,7 @@ extension CircuitBreaker {
         let word = cell.word.load(ordering: .acquiring)
         let flags = flags.load(ordering: .relaxed)
         guard flags & Flags.generalPath == 0, word & PublishedWord.admitsFreely != 0 else {
-            return try run(body, classify: Self.countAsSuccess, fallback: Self.rethrow)
+            return try callAdmitting(body)
         }
         // Fast path: closed and healthy, no listener to notify.
         let start = flags & Flags.timesCalls != 0 ? readCallClock(flags) : nil
@@ -51,7 +51,7 @@ extension CircuitBreaker {
         let word = cell.word.load(ordering: .acquiring)
         let flags = flags.load(ordering: .relaxed)
         guard flags & Flags.generalPath == 0, word & PublishedWord.admitsFreely != 0 else {
-            return try await run(body, classify: Self.countAsSuccess, fallback: Self.rethrow)
+            return try await callAdmitting(body)
         }
         let start = flags & Flags.timesCalls != 0 ? readCallClock(flags) : nil
         let admitted = Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: start)
@@ -114,6 +114,38 @@ extension CircuitBreaker {
     }
 
     // MARK: General path
+
+    /// `call` when the fast path does not apply: admission may reject (thrown straight, with no
+    /// fallback to pass through), listeners may be notified, trips may throw.
+    @usableFromInline
+    func callAdmitting<R>(_ body: () throws -> R) throws -> R {
+        let admitted = try admit()
+        let result: R
+        do {
+            result = try runMarked(body)
+        } catch {
+            if case .throw(let breakerError) = recordError(admitted, error) { throw breakerError }
+            throw error
+        }
+        recordSuccess(admitted)
+        return result
+    }
+
+    /// The async form of `callAdmitting(_:)`.
+    @usableFromInline
+    nonisolated(nonsending)
+    func callAdmitting<R>(_ body: nonisolated(nonsending) () async throws -> R) async throws -> R {
+        let admitted = try admit()
+        let result: R
+        do {
+            result = try await runMarked(body)
+        } catch {
+            if case .throw(let breakerError) = recordError(admitted, error) { throw breakerError }
+            throw error
+        }
+        recordSuccess(admitted)
+        return result
+    }
 
     /// The classifier of calls that do not judge their result.
     @usableFromInline
