@@ -147,7 +147,7 @@ extension CircuitBreaker {
             if word & PublishedWord.successDeferrable != 0 && PublishedWord.generation(of: word) == admitted.ticket.generation {
                 let finished = flags & Flags.coarseBuckets != 0 ? time.laggingNow() : (now ?? time.now())
                 if cell.parkSuccess(finishedAt: finished, generation: admitted.ticket.generation) { return .proceed }
-                now = now ?? finished
+                if flags & Flags.coarseBuckets == 0 { now = now ?? finished }  // a lagging reading only places buckets
             }
         }
         if now == nil && (outcome != .success || admitted.ticket.isTrial || flags & Flags.timesOutcomes != 0) {
