@@ -8,28 +8,15 @@ import Synchronization
 /// parked in the calling thread's stripe, tagged with its bucket and the window it was parked for, and
 /// added to the window later, with the same result as adding it at once. A stripe packs the tag and a
 /// count in one word, changed by compare-and-swap, so threads that share a stripe (more than
-/// ``CallCounters/stripes`` threads) never attribute counts to the wrong tag; a folder takes a
+/// ``Stripes/count`` threads) never attribute counts to the wrong tag; a folder takes a
 /// stripe's whole word at once.
-final class DeferredSuccesses: @unchecked Sendable {
-    static let stripes = CallCounters.stripes
-    private static let stride = 16  // words per stripe: 128 bytes apart, as in CallCounters
+final class DeferredSuccesses: Sendable {
     private static let countBits: UInt64 = 16
     private static let bucketBits: UInt64 = 40
     private static let maxCount: UInt64 = (1 << countBits) - 1
 
-    private let base: UnsafeMutablePointer<Atomic<UInt64>>
-    private let stripeKey = ThreadStripe.key
-
-    init() {
-        let count = Self.stripes * Self.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Atomic<UInt64>>.stride, alignment: 128)
-        base = raw.bindMemory(to: Atomic<UInt64>.self, capacity: count)
-        for index in 0..<count { (base + index).initialize(to: Atomic(0)) }
-    }
-
-    deinit {
-        UnsafeMutableRawPointer(base).deallocate()
-    }
+    /// One word per thread stripe: the tag in the high 48 bits, the count in the low 16.
+    private let stripes = Stripes()
 
     /// Parks one success of bucket `bucket` for the window `windowTag` names (8 bits); returns `false`
     /// when it cannot (the stripe holds another tag or is full, or the bucket does not fit the tag), and
@@ -37,7 +24,7 @@ final class DeferredSuccesses: @unchecked Sendable {
     func add(bucket: Int64, tag windowTag: UInt64) -> Bool {
         guard bucket >= 0, bucket < 1 << Self.bucketBits else { return false }
         let tag = ((windowTag & 0xFF) << (Self.bucketBits + Self.countBits)) | (UInt64(bucket) << Self.countBits)
-        let slot = base + ThreadStripe.current(stripeKey) &* Self.stride
+        let slot = stripes.mine(0)
         var word = slot.pointee.load(ordering: .relaxed)
         while true {
             let next: UInt64
@@ -57,8 +44,8 @@ final class DeferredSuccesses: @unchecked Sendable {
     /// Empties every stripe, handing each parked count to `absorb(count, bucket, windowTag)`;
     /// call with the storage lock held.
     func drain(_ absorb: (Int, Int64, UInt64) -> Void) {
-        for stripe in 0..<Self.stripes {
-            let slot = base + stripe * Self.stride
+        for stripe in 0..<Stripes.count {
+            let slot = stripes.word(0, of: stripe)
             guard slot.pointee.load(ordering: .relaxed) != 0 else { continue }
             let word = slot.pointee.exchange(0, ordering: .acquiring)
             guard word != 0 else { continue }
