@@ -11,8 +11,11 @@ import Darwin
 /// Words laid out in per-thread stripes 128 bytes apart, so that threads writing at once write
 /// different cache lines (a line bouncing between cores costs more than the call it counts). Each
 /// stripe holds up to ``words`` atomic words; a thread finds its stripe through ``ThreadStripe``.
+///
+/// A value stored inline in its owner (one pointer chase less on the call path); the owner calls
+/// ``deallocate()`` in its `deinit`.
 @usableFromInline
-final class Stripes: @unchecked Sendable {
+struct Stripes: @unchecked Sendable {
     @usableFromInline static let count = 16
     @usableFromInline static let words = 16  // words per stripe: 16 × 8 bytes = 128 bytes
     @usableFromInline let base: UnsafeMutablePointer<Atomic<UInt64>>
@@ -26,7 +29,7 @@ final class Stripes: @unchecked Sendable {
         for index in 0..<total { (base + index).initialize(to: Atomic(0)) }
     }
 
-    deinit {
+    func deallocate() {
         UnsafeMutableRawPointer(base).deallocate()
     }
 
@@ -55,6 +58,10 @@ final class CallCounters: Sendable {
     @usableFromInline let stripes = Stripes()
 
     init() {}
+
+    deinit {
+        stripes.deallocate()
+    }
 
     /// Adds one to `kind` in this thread's stripe.
     @inlinable

@@ -18,6 +18,10 @@ final class DeferredSuccesses: Sendable {
     /// One word per thread stripe: the tag in the high 48 bits, the count in the low 16.
     private let stripes = Stripes()
 
+    deinit {
+        stripes.deallocate()
+    }
+
     /// Parks one success of bucket `bucket` for the window `windowTag` names (8 bits); returns `false`
     /// when it cannot (the stripe holds another tag or is full, or the bucket does not fit the tag), and
     /// the caller must record the success under the lock instead.
