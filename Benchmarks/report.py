@@ -6,8 +6,8 @@ Usage, from the Benchmarks directory:
     swift package --allow-writing-to-package-directory benchmark --scale --time-units nanoseconds | tee run.txt
     python3 report.py run.txt [other-run.txt ...]
 
-The table and the target checks come from the first run only; further runs add a column with the
-range of the medians over all the runs given, to show how much the machine's noise moves them.
+With one run, the table and the target checks come from it. With several, each figure is the median
+of the runs' medians, and a column gives their range, to show how much the machine's noise moves them.
 
 `--scale` makes the tool print raw values per iteration (time of all the calls of one iteration,
 mallocs of the whole iteration) instead of values rounded to whole units per call; this script
@@ -16,6 +16,7 @@ Only medians (p50) are used.
 """
 
 import re
+import statistics
 import sys
 
 KILO, MEGA = 1_000, 1_000_000
@@ -106,9 +107,12 @@ def per_op(results):
 
 
 def main():
-    ns, mallocs = per_op(parse(sys.argv[1]))
+    first, mallocs = per_op(parse(sys.argv[1]))
     others = [per_op(parse(path))[0] for path in sys.argv[2:]]
     spread = bool(others)
+    # With several runs, each scenario's figure is the median of the runs' medians: a single run on a
+    # shared virtual machine can be 10-50 % off in either direction.
+    ns = {key: statistics.median([first[key]] + [run[key] for run in others if key in run]) for key in first}
 
     extra = f" range over {len(others) + 1} runs |" if spread else ""
     print("| # | scenario | median ns/op | calls/s (M) | mallocs/op | against | Δ ns | ratio |" + extra)
@@ -126,7 +130,7 @@ def main():
             ratio = f"{value / ns[base]:.2f}×"
         row = f"| {key} | {label} | {value:.2f} | {rate:.0f} | {mallocs[key]:.2f} | {against} | {delta} | {ratio} |"
         if spread:
-            values = [value] + [run[key] for run in others if key in run]
+            values = [first[key]] + [run[key] for run in others if key in run]
             row += f" {min(values):.1f}–{max(values):.1f} |"
         print(row)
 
@@ -143,7 +147,7 @@ def main():
           f"{throughput_ratio('18', '19') / throughput_ratio('16', '17'):.2f}")
     if spread:
         for name, one, two in (("bare call", "16", "17"), ("ours", "18", "19")):
-            ratios = [ns[one] / ns[two]] + [run[one] / run[two] for run in others if one in run and two in run]
+            ratios = [first[one] / first[two]] + [run[one] / run[two] for run in others if one in run and two in run]
             print(f"- {name}, 2 threads ÷ 1 thread over all runs: " + ", ".join(f"{r:.2f}×" for r in ratios))
 
     print()
