@@ -155,14 +155,20 @@ struct TripPolicyTests {
         #expect(f.breaker.metrics.window == WindowSnapshot(calls: 1, failures: 1, consecutiveFailures: 1))
     }
 
+    /// A breaker with no listener (so that successes of a quiet window are parked) on a 10 s window of
+    /// 1 s buckets, tripping at a failure rate of 0.5.
+    private func quietWindowBreaker(minimumCalls: Int) -> (CircuitBreaker, ManualClock) {
+        var configuration = CircuitBreaker.Configuration()
+        configuration.trip = .failureRate(0.5, minimumCalls: minimumCalls)
+        configuration.window = .duration(.seconds(10), bucket: .seconds(1))
+        let clock = ManualClock()
+        return (CircuitBreaker(configuration: configuration, clock: clock), clock)
+    }
+
     /// Without listeners, successes of a time window with nothing else in it are parked per thread
     /// and counted at the next locked section: the counts must come out the same.
     @Test func parkedSuccessesOfAQuietTimeWindowCountWhenAFailureIsJudged() throws {
-        var configuration = CircuitBreaker.Configuration()
-        configuration.trip = .failureRate(0.5, minimumCalls: 4)
-        configuration.window = .duration(.seconds(10), bucket: .seconds(1))
-        let clock = ManualClock()
-        let breaker = CircuitBreaker(configuration: configuration, clock: clock)
+        let (breaker, _) = quietWindowBreaker(minimumCalls: 4)
         for _ in 0..<3 { try breaker.call {} }
         _ = try? breaker.call { throw Boom() }
         #expect(breaker.state == .closed, "1 failure in 4 calls")
@@ -173,11 +179,7 @@ struct TripPolicyTests {
     }
 
     @Test func parkedSuccessesLeaveTheWindowWithTheirBucket() throws {
-        var configuration = CircuitBreaker.Configuration()
-        configuration.trip = .failureRate(0.5, minimumCalls: 2)
-        configuration.window = .duration(.seconds(10), bucket: .seconds(1))
-        let clock = ManualClock()
-        let breaker = CircuitBreaker(configuration: configuration, clock: clock)
+        let (breaker, clock) = quietWindowBreaker(minimumCalls: 2)
         for _ in 0..<5 { try breaker.call {} }
         clock.advance(by: .seconds(10))
         _ = try? breaker.call { throw Boom() }
@@ -187,11 +189,7 @@ struct TripPolicyTests {
     }
 
     @Test func parkedSuccessesDoNotSurviveATrip() throws {
-        var configuration = CircuitBreaker.Configuration()
-        configuration.trip = .failureRate(0.5, minimumCalls: 2)
-        configuration.window = .duration(.seconds(10), bucket: .seconds(1))
-        let clock = ManualClock()
-        let breaker = CircuitBreaker(configuration: configuration, clock: clock)
+        let (breaker, _) = quietWindowBreaker(minimumCalls: 2)
         let late = try breaker.acquirePermit()  // admitted now, finishes after the circuit trips and closes
         breaker.open()
         breaker.close()
