@@ -90,7 +90,6 @@ extension CircuitBreaker {
             settings.policy = box
         }
         refreshFlags()
-        slowThreshold.store(box.policy.slowThreshold ?? 0, ordering: .relaxed)
         policyVersion.add(1, ordering: .releasing)
         // Install the policy now; a changed fixed timeout applies to the current open period at once.
         let resize = configuration.resetTimeout != previous.resetTimeout && !configuration.openDuration.isSized
@@ -122,12 +121,14 @@ extension CircuitBreaker {
         }
     }
 
-    /// Recomputes the flags from the settings. The store happens under the settings lock, so two
-    /// concurrent changes cannot publish their flags out of order.
-    private func refreshFlags() {
+    /// Recomputes what the call path reads without a lock (the flags and the slow-call threshold) from
+    /// the settings. The stores happen under the settings lock, so two concurrent changes cannot
+    /// publish out of order.
+    func refreshFlags() {
         settings.withLock { settings in
             let wanted = Self.flags(for: settings.policy.policy, listeners: settings.listeners, wrappers: false, time: time)
             let keep = flags.load(ordering: .relaxed) & Flags.hasWrappers
+            slowThreshold.store(settings.policy.policy.slowThreshold ?? 0, ordering: .relaxed)
             flags.store(wanted | keep, ordering: .releasing)
         }
     }

@@ -184,8 +184,8 @@ public final class CircuitBreaker: Sendable {
         let box = PolicyBox(configuration)
         let policy = box.policy
         settings = Locked(Settings(configuration: configuration, policy: box, listeners: listeners))
-        flags = Atomic(Self.flags(for: policy, listeners: listeners, wrappers: false, time: time))
-        slowThreshold.store(policy.slowThreshold ?? 0, ordering: .relaxed)
+        flags = Atomic(0)
+        refreshFlags()
         let now = time.now()
         cell.withCircuit { circuit in
             circuit.machine.adoptWindow(policy.window)
