@@ -20,8 +20,8 @@ extension CircuitBreaker {
         guard flags & Flags.generalPath == 0, word & PublishedWord.admitsFreely != 0 else {
             return try callAdmitting(body)
         }
-        // Fast path: closed and healthy, no listener to notify.
-        let start = flags & Flags.timesCalls != 0 ? readCallClock(flags) : nil
+        // Fast path: closed and healthy, no listener of per-call events.
+        let start = word & PublishedWord.timesCalls != 0 ? readCallClock(word) : nil
         let admitted = Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: start)
         let result: R
         do {
@@ -30,8 +30,8 @@ extension CircuitBreaker {
             if case .throw(let breakerError) = recordError(admitted, error) { throw breakerError }
             throw error
         }
-        if start == nil && cell.word.load(ordering: .acquiring) & PublishedWord.successIsNoop != 0 {
-            counters.increment(.success)  // nothing to change: no shared write beyond this thread's counter stripe
+        if start == nil && cell.word.load(ordering: .acquiring) & Self.quietSuccessMask == PublishedWord.successIsNoop {
+            counters.increment(.success)  // nothing to change: no shared write beyond a counter
         } else {
             recordSuccess(admitted)
         }
@@ -53,7 +53,7 @@ extension CircuitBreaker {
         guard flags & Flags.generalPath == 0, word & PublishedWord.admitsFreely != 0 else {
             return try await callAdmitting(body)
         }
-        let start = flags & Flags.timesCalls != 0 ? readCallClock(flags) : nil
+        let start = word & PublishedWord.timesCalls != 0 ? readCallClock(word) : nil
         let admitted = Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: start)
         let result: R
         do {
@@ -62,7 +62,7 @@ extension CircuitBreaker {
             if case .throw(let breakerError) = recordError(admitted, error) { throw breakerError }
             throw error
         }
-        if start == nil && cell.word.load(ordering: .acquiring) & PublishedWord.successIsNoop != 0 {
+        if start == nil && cell.word.load(ordering: .acquiring) & Self.quietSuccessMask == PublishedWord.successIsNoop {
             counters.increment(.success)
         } else {
             recordSuccess(admitted)
@@ -112,6 +112,9 @@ extension CircuitBreaker {
     ) async throws -> R {
         try await run(body, classify: Self.countAsSuccess, fallback: fallback)
     }
+
+    /// A success that changes nothing and is counted (not disabled) reads `successIsNoop` alone under this mask.
+    @usableFromInline static var quietSuccessMask: UInt64 { PublishedWord.successIsNoop | PublishedWord.recordsNothing }
 
     // MARK: General path
 

@@ -8,29 +8,47 @@ extension CircuitBreaker {
     public var state: CircuitState { PublishedWord.state(of: cell.word.load(ordering: .acquiring)) }
 
     /// The operating mode (``OperatingMode/normal`` unless set with ``setMode(_:)``).
-    public var mode: OperatingMode { withPolicy(now: nil) { machine, _, _ in machine.mode } }
+    public var mode: OperatingMode { cell.read { machine, _ in machine.mode } }
 
     /// Counted failures in a row (aiobreaker's `fail_counter`): reset by any success and by closing,
     /// kept by `open()` and `halfOpen()`; a failed trial adds one, so it reads `failMax + 1` after one.
-    public var failureCount: Int { withPolicy(now: nil) { machine, _, _ in machine.consecutiveFailures } }
+    public var failureCount: Int { cell.read { machine, _ in machine.consecutiveFailures } }
 
-    /// How long until an open circuit lets a trial call through: zero once the timeout has passed,
-    /// `nil` unless the circuit is open.
+    /// How long until a call may be let through: while open, until the open period ends (zero once it
+    /// has); while half-open with every trial slot taken, until the oldest trial's deadline
+    /// (`maxTrialDuration`; `nil` without one); `nil` while closed.
     public var retryAfter: Duration? {
         let now = time.now()
-        return withPolicy(now: now) { machine, policy, _ in machine.retryAfter(now: now, policy: policy) }
+        return cell.step(now: now) { machine, box in MachineStep(machine.retryAfter(now: now, policy: box.policy)) }
             .map { Duration(nanoseconds: $0) }
     }
 
-    /// Suspends, on the breaker's clock, until a trial call is allowed (aiobreaker's
-    /// `sleep_until_open`); returns at once unless the circuit is open. Throws `CancellationError`
-    /// if the task is cancelled while waiting.
+    /// Suspends, on the breaker's clock, until a call may be let through (aiobreaker's
+    /// `sleep_until_open`): while open, until the open period ends; while a half-open trial holds every
+    /// slot, until that trial settles or reaches its deadline. Returns at once when a call may go now.
+    /// It also returns when the circuit is closed or opened by hand meanwhile, or by a change from
+    /// elsewhere. Throws `CancellationError` if the task is cancelled while waiting.
+    ///
+    /// ```swift
+    /// while true {
+    ///     do { return try await breaker.call { try await fetch() } }
+    ///     catch is CircuitBreakerError { try await breaker.waitUntilRetry() }
+    /// }
+    /// ```
     public func waitUntilRetry() async throws {
-        let now = time.now()
-        guard let remaining = withPolicy(now: now, { machine, policy, _ in machine.retryAfter(now: now, policy: policy) }),
-            remaining > 0
-        else { return }
-        try await time.sleepUntil(now.addingSaturating(remaining))
+        while true {
+            let now = time.now()
+            let seen = cell.wakeups
+            let wait = cell.step(now: now) { machine, box -> MachineStep<Nanoseconds?> in
+                guard machine.mode != .disabled, machine.mode != .metricsOnly else { return MachineStep(0) }
+                if machine.trialsAreFull(policy: box.policy) {
+                    return MachineStep(machine.trialDeadline(policy: box.policy) ?? .max)
+                }
+                return MachineStep(machine.retryAfter(now: now, policy: box.policy).map { $0 == .max ? .max : now.addingSaturating($0) })
+            }
+            guard let deadline = wait, deadline > now else { return }
+            try await cell.waitForChange(after: seen, until: deadline, time: time)
+        }
     }
 
     // MARK: Manual control
@@ -45,63 +63,50 @@ extension CircuitBreaker {
     public func close() { force(.closed) }
 
     private func force(_ target: CircuitState) {
-        transition { machine, now, policy, changes in machine.force(target, now: now, policy: policy, changes: &changes) }
-    }
-
-    /// Runs a manual change on the machine at the current time, then reports its transitions.
-    private func transition(_ change: (inout CircuitMachine, Nanoseconds, MachinePolicy, inout Transitions) -> Void) {
         let now = time.now()
-        let changes = withPolicy(now: now) { machine, policy, notifier in
-            var changes = Transitions()
-            change(&machine, now, policy, &changes)
-            notifier.transitions(changes)
-            return changes
-        }
-        finishEvents(changes)
+        cell.step(now: now) { machine, box in machine.force(target, now: now, openFor: box.policy.resetTimeout) }
     }
 
     /// Overrides the state machine: ``OperatingMode/disabled``, ``OperatingMode/forcedOpen``,
-    /// ``OperatingMode/metricsOnly``, or back to ``OperatingMode/normal``. Listeners hear of the state
-    /// change the mode implies (forced open reads `open`; disabled and metrics-only read `closed`).
-    /// Back to normal from forced open, the circuit stays open for ``resetTimeout`` from then.
+    /// ``OperatingMode/metricsOnly``, or back to ``OperatingMode/normal``. Listeners hear of the mode
+    /// change, and of the state change the mode implies (forced open reads `open`; disabled and
+    /// metrics-only read `closed`). Back to normal from forced open, the circuit stays open for
+    /// ``resetTimeout`` from then.
     public func setMode(_ mode: OperatingMode) {
-        transition { machine, now, policy, changes in machine.setMode(mode, now: now, policy: policy, changes: &changes) }
+        let now = time.now()
+        cell.step(now: now) { machine, box in machine.setMode(mode, now: now, policy: box.policy) }
     }
 
     // MARK: Configuration
 
-    /// The current configuration.
-    public var configuration: Configuration { settings.withLock { $0.configuration } }
+    /// The configuration: the circuit's policy (shared by every breaker on the circuit) with this
+    /// breaker's exclusions, error classifier and `throwOriginalErrorOnTrip`.
+    public var configuration: Configuration {
+        settings.withLock { $0.judging }.applied(to: cell.policy.configuration)
+    }
 
     /// Changes the configuration while the breaker runs; throws, changing nothing, if the result is
-    /// invalid. A new window shape starts empty; calls in flight finish under the new rules.
+    /// invalid. A change of the policy applies to every breaker on the circuit; a new window shape
+    /// starts empty; calls in flight finish under the new rules.
     ///
     /// ```swift
     /// try breaker.reconfigure { $0.trip = .failureRate(0.25, minimumCalls: 50) }
     /// ```
     public func reconfigure(_ change: (inout Configuration) throws -> Void) throws {
-        let previous = self.configuration
+        let previous = configuration
         var configuration = previous
         try change(&configuration)
         try configuration.validate()
-        let box = PolicyBox(configuration)
-        settings.withLock { settings in
-            settings.configuration = configuration
-            settings.policy = box
-        }
-        refreshFlags()
-        policyVersion.add(1, ordering: .releasing)
-        // Install the policy now; a changed fixed timeout applies to the current open period at once.
+        settings.withLock { $0.judging = Judging(configuration) }
+        // A changed fixed timeout applies to the current open period at once.
         let resize = configuration.resetTimeout != previous.resetTimeout && !configuration.openDuration.isSized
-        withPolicy(now: nil) { machine, policy, _ in
-            if resize { machine.resizeOpenPeriod(to: policy.resetTimeout) }
-        }
+        _ = cell.install(configuration, resize: resize)
     }
 
     /// Counted failures in a row that open the circuit (aiobreaker's `fail_max`). Setting a value
     /// below 1 stops the program; use ``reconfigure(_:)`` to get an error instead.
     public var failMax: Int {
-        get { configuration.failMax }
+        get { cell.policy.configuration.failMax }
         set { reconfigureOrStop { $0.failMax = newValue } }
     }
 
@@ -109,7 +114,7 @@ extension CircuitBreaker {
     /// current open period too. Setting zero or less stops the program; use ``reconfigure(_:)`` to
     /// get an error instead.
     public var resetTimeout: Duration {
-        get { configuration.resetTimeout }
+        get { cell.policy.configuration.resetTimeout }
         set { reconfigureOrStop { $0.resetTimeout = newValue } }
     }
 
@@ -121,64 +126,42 @@ extension CircuitBreaker {
         }
     }
 
-    /// Recomputes what the call path reads without a lock (the flags and the slow-call threshold) from
-    /// the settings. The stores happen under the settings lock, so two concurrent changes cannot
-    /// publish out of order.
-    func refreshFlags() {
-        settings.withLock { settings in
-            let wanted = Self.flags(for: settings.policy.policy, listeners: settings.listeners, wrappers: false, time: time)
-            let keep = flags.load(ordering: .relaxed) & Flags.hasWrappers
-            slowThreshold.store(settings.policy.policy.slowThreshold ?? 0, ordering: .relaxed)
-            flags.store(wanted | keep, ordering: .releasing)
-        }
-    }
-
     // MARK: Listeners
 
     /// The registered listeners, in delivery order.
-    public var listeners: [any CircuitBreakerListener] { settings.withLock { $0.listeners } }
+    public var listeners: [any CircuitBreakerListener] { listenerList.registrations.map(\.listener) }
 
     /// Adds `listener` after the others; a listener added twice is called twice.
     public func addListener(_ listener: any CircuitBreakerListener) {
-        let wasListening = flags.load(ordering: .relaxed) & Flags.hasListeners != 0
-        if !wasListening {
-            // Start from the state as it is now, so the first event is not a stale catch-up.
-            withPolicy(now: nil) { machine, _, _ in
-                events.restart(state: machine.state, generation: machine.generation)
-            }
-        }
-        settings.withLock { $0.listeners.append(listener) }
-        refreshFlags()
+        updateListeners { $0.append(ListenerList.Registration(listener: listener, interests: listener.interests)) }
     }
 
     /// Removes the first registration of `listener` (compared by identity); returns whether it was registered.
     @discardableResult
     public func removeListener(_ listener: any CircuitBreakerListener) -> Bool {
-        let removed = settings.withLock { settings in
-            guard let index = settings.listeners.firstIndex(where: { $0 === listener }) else { return false }
-            settings.listeners.remove(at: index)
+        updateListeners { registrations in
+            guard let index = registrations.firstIndex(where: { $0.listener === listener }) else { return false }
+            registrations.remove(at: index)
             return true
         }
-        refreshFlags()
-        return removed
     }
 
     // MARK: Exclusions
 
     /// The errors that count as successes, in matching order.
-    public var excluded: [ErrorFilter] { configuration.exclude }
+    public var excluded: [ErrorFilter] { settings.withLock { $0.judging.exclude } }
 
     /// Adds `filter` after the others.
     public func addExcluded(_ filter: ErrorFilter) {
-        settings.withLock { $0.configuration.exclude.append(filter) }
+        settings.withLock { $0.judging.exclude.append(filter) }
     }
 
     /// Removes the first filter equal to `filter`; returns whether there was one.
     @discardableResult
     public func removeExcluded(_ filter: ErrorFilter) -> Bool {
         settings.withLock { settings in
-            guard let index = settings.configuration.exclude.firstIndex(of: filter) else { return false }
-            settings.configuration.exclude.remove(at: index)
+            guard let index = settings.judging.exclude.firstIndex(of: filter) else { return false }
+            settings.judging.exclude.remove(at: index)
             return true
         }
     }
@@ -186,6 +169,6 @@ extension CircuitBreaker {
     /// Whether the breaker would count `error` as a failure (aiobreaker's `is_system_error`): `false`
     /// when an exclusion matches, when the configured classifier says otherwise, and for `CancellationError`.
     public func isFailure(_ error: any Error) -> Bool {
-        Self.classify(error, configuration) == .failure
+        Self.classify(error, settings.withLock { $0.judging }) == .failure
     }
 }

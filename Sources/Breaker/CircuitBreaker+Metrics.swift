@@ -4,7 +4,7 @@ extension CircuitBreaker {
     /// never waits on a call; the lifetime counts are summed from per-thread stripes.
     public var metrics: CircuitBreakerMetrics {
         let now = time.now()
-        let (machineView, timeInState) = withPolicy(now: now) { machine, _, _ in
+        let (machineView, timeInState) = cell.read { machine, _ in
             machine.ageWindow(to: now)
             return ((machine.state, machine.mode, machine.windowSnapshot), machine.stateSince.map { now - $0 } ?? 0)
         }
@@ -24,8 +24,7 @@ extension CircuitBreaker {
     /// let breaker = CircuitBreaker(name: "db", storage: InMemoryStorage(restoring: snapshot))
     /// ```
     public func snapshot() -> CircuitSnapshot {
-        let now = time.now()
-        return withPolicy(now: now) { machine, policy, _ in machine.snapshot(now: now, policy: policy) }
+        cell.snapshot()
     }
 }
 

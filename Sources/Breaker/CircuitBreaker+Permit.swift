@@ -1,11 +1,14 @@
+import Synchronization
+
 /// The two-step API, for code that cannot wrap the protected work in a closure (callbacks,
 /// middleware that sees the request and the response separately, streams).
 extension CircuitBreaker {
     /// Asks the breaker for permission to make one call; throws ``CircuitBreakerError`` (reason
     /// ``CircuitBreakerError/Reason/open``) when the call must not be made.
     ///
-    /// Report the outcome on the returned permit. A permit dropped without a report counts as
-    /// ignored: it frees its half-open trial slot and counts nothing.
+    /// Report the outcome on the returned permit, from anywhere (an escaping completion handler
+    /// included). A permit released without a report counts as ignored: it frees its half-open trial
+    /// slot and counts nothing.
     ///
     /// ```swift
     /// let permit = try breaker.acquirePermit()
@@ -21,12 +24,13 @@ extension CircuitBreaker {
 
 /// Permission for one call through a breaker, from ``CircuitBreaker/acquirePermit()``.
 ///
-/// A permit is used exactly once: each reporting method consumes it, and the compiler rejects a
-/// second use. Dropping it unreported counts the call as ignored.
-public struct CallPermit: ~Copyable, Sendable {
+/// The first report counts; later ones are ignored. Each report returns the ``CircuitBreakerError``
+/// that `call` would have thrown if this outcome opened the circuit, or `nil`. A permit that is
+/// released (its last reference dropped) without a report counts as ignored.
+public final class CallPermit: Sendable {
     private let breaker: CircuitBreaker
     private let admitted: CircuitBreaker.Admitted
-    private var reported = false
+    private let reported = Atomic<Bool>(false)
 
     init(breaker: CircuitBreaker, admitted: CircuitBreaker.Admitted) {
         self.breaker = breaker
@@ -34,37 +38,34 @@ public struct CallPermit: ~Copyable, Sendable {
     }
 
     /// The call succeeded.
-    public consuming func succeeded() {
-        reported = true
-        _ = breaker.complete(admitted, outcome: .success, error: nil)
+    @discardableResult
+    public func succeeded() -> CircuitBreakerError? {
+        report { breaker.complete(admitted, outcome: .success, error: nil) }
     }
 
     /// The call failed with `error`, judged as `call` judges a thrown error: excluded errors count as
-    /// successes, `CancellationError` is ignored. Returns what `call` would throw: `error` itself, or
-    /// the ``CircuitBreakerError`` of a trip.
+    /// successes, `CancellationError` is ignored, the classifier has the first word.
     @discardableResult
-    public consuming func failed(_ error: any Error) -> any Error {
-        reported = true
-        if case .throw(let breakerError) = breaker.recordError(admitted, error) { return breakerError }
-        return error
+    public func failed(_ error: any Error) -> CircuitBreakerError? {
+        report { breaker.recordError(admitted, error) }
     }
 
     /// The call ended without an outcome worth counting (cancelled, abandoned); frees a trial slot.
-    public consuming func ignored() {
-        reported = true
-        _ = breaker.complete(admitted, outcome: .ignored, error: nil)
+    @discardableResult
+    public func ignored() -> CircuitBreakerError? {
+        report { breaker.complete(admitted, outcome: .ignored, error: nil) }
     }
 
-    /// Reports `outcome` directly, bypassing classification; `error` is what listeners see for a
-    /// failure. Returns the ``CircuitBreakerError`` if this failure opened the circuit.
-    @discardableResult
-    public consuming func record(_ outcome: CallOutcome, error: (any Error)? = nil) -> CircuitBreakerError? {
-        reported = true
-        if case .throw(let breakerError) = breaker.complete(admitted, outcome: outcome, error: error) { return breakerError }
+    /// Whether an outcome has been reported.
+    public var isReported: Bool { reported.load(ordering: .acquiring) }
+
+    private func report(_ record: () -> CircuitBreaker.Verdict) -> CircuitBreakerError? {
+        guard !reported.exchange(true, ordering: .acquiringAndReleasing) else { return nil }
+        if case .throw(let error) = record() { return error }
         return nil
     }
 
     deinit {
-        if !reported { _ = breaker.complete(admitted, outcome: .ignored, error: nil) }
+        if !reported.load(ordering: .relaxed) { _ = breaker.complete(admitted, outcome: .ignored, error: nil) }
     }
 }

@@ -79,12 +79,6 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
         self.context = context
     }
 
-    /// The same as ``breakerName``.
-    public var name: String? { breakerName }
-
-    /// The aiobreaker message for ``reason``.
-    public var message: String { reason.message }
-
     /// A one-line account fit for a log: the breaker, the message, when to retry and the cause.
     public var description: String {
         var text = "circuit breaker"

@@ -11,12 +11,15 @@ import Breaker
 /// ```
 public final class ManualClock: Clock, @unchecked Sendable {
     /// A point on a ``ManualClock``: the time elapsed since the clock's start.
-    public struct Instant: InstantProtocol, Hashable, Sendable, CustomStringConvertible {
+    public struct Instant: InstantProtocol, InstantWithFixedZero, Hashable, Sendable, CustomStringConvertible {
         /// Time since the start of the clock.
         public var offset: Duration
 
         /// The instant `offset` after the start of the clock.
         public init(offset: Duration) { self.offset = offset }
+
+        /// The time from the clock's zero (``init(offset:)`` with `.zero`): ``offset``.
+        public var durationSinceZero: Duration { offset }
 
         /// The instant `duration` later.
         public func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }

@@ -10,8 +10,7 @@ struct LateResultTests {
         let early = try f.breaker.acquirePermit()
         f.breaker.open()
         f.breaker.close()
-        let thrown = early.failed(Boom())
-        #expect(thrown is Boom, "a dropped failure rethrows its own error")
+        #expect(early.failed(Boom()) == nil, "a dropped failure trips nothing: the caller rethrows its own error")
         #expect(f.breaker.state == .closed)
         #expect(f.breaker.failureCount == 0)
     }
@@ -100,7 +99,7 @@ struct PermitTests {
         try f.breaker.acquirePermit().failed(Boom())
         #expect(f.breaker.failureCount == 1)
         let tripped = try f.breaker.acquirePermit().failed(Boom())
-        #expect((tripped as? CircuitBreakerError)?.reason == .tripped)
+        #expect(tripped?.reason == .tripped)
         #expect(throws: CircuitBreakerError.self) { _ = try f.breaker.acquirePermit() }
         #expect(f.recorder.events.prefix(2) == [.beforeCall, .success])
     }
@@ -117,13 +116,44 @@ struct PermitTests {
         #expect(f.breaker.state == .closed)
     }
 
-    @Test func recordBypassesClassification() throws {
+    @Test func aFailureIsJudgedLikeAThrownError() throws {
         let f = PolicyFixture {
             $0.failMax = 1
-            $0.exclude = [.type(Boom.self)]
+            $0.exclude = [.type(Benign.self)]
         }
-        let error = try f.breaker.acquirePermit().record(.failure, error: Boom())
-        #expect(error?.reason == .tripped)
+        #expect(try f.breaker.acquirePermit().failed(Benign()) == nil, "an excluded error counts as a success")
+        #expect(f.breaker.state == .closed)
+        #expect(try f.breaker.acquirePermit().failed(Boom())?.reason == .tripped)
+    }
+
+    @Test func onlyTheFirstReportCounts() throws {
+        let f = PolicyFixture { $0.failMax = 1 }
+        let permit = try f.breaker.acquirePermit()
+        #expect(permit.succeeded() == nil)
+        #expect(permit.isReported)
+        #expect(permit.failed(Boom()) == nil, "a second report is ignored")
+        #expect(f.breaker.state == .closed)
+        #expect(f.breaker.metrics.successes == 1 && f.breaker.metrics.failures == 0)
+    }
+
+    @Test func aPermitCanBeReportedFromAnEscapingCallback() async throws {
+        let f = PolicyFixture { $0.failMax = 1 }
+        /// A callback API of the kind the two-step API is for: the completion escapes.
+        func send(_ completion: @escaping @Sendable (Result<Int, Boom>) -> Void) {
+            Task { completion(.failure(Boom())) }
+        }
+        let permit = try f.breaker.acquirePermit()
+        let tripped: CircuitBreakerError? = await withCheckedContinuation { continuation in
+            send { result in
+                switch result {
+                case .success: continuation.resume(returning: permit.succeeded())
+                case .failure(let error): continuation.resume(returning: permit.failed(error))
+                }
+            }
+        }
+        #expect(tripped?.reason == .tripped)
+        #expect(f.breaker.state == .open)
+        #expect(f.breaker.metrics.failures == 1)
     }
 
     @Test func aPermitCanCrossTasks() async throws {

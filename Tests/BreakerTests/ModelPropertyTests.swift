@@ -375,11 +375,10 @@ final class ScenarioRunner {
                 case .excluded: thrown = Benign()
                 default: thrown = CancellationError()
                 }
-                let error = permit.failed(thrown)
-                if let error = error as? CircuitBreakerError {
+                if let error = permit.failed(thrown) {
                     observed = .breaker(error.reason.description)
                 } else {
-                    observed = .rethrown("\(type(of: error))")
+                    observed = .rethrown("\(type(of: thrown))")
                 }
             }
             if observed != expected {

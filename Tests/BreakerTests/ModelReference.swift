@@ -114,8 +114,13 @@ final class ReferenceModel {
 
     // MARK: Reading
 
-    /// `retryAfter`: nil unless open; "forever" when forced open.
+    /// `retryAfter`: while open, the time left ("forever" when forced open); while half-open with every
+    /// trial slot taken, the time to the oldest trial's deadline; otherwise nil.
     var retryAfter: Duration? {
+        if state == .halfOpen && runningTrials.count >= config.permittedCalls {
+            guard let limit = config.maxTrialDuration, let oldest = runningTrials.min() else { return nil }
+            return .milliseconds(max(0, oldest + limit - now))
+        }
         guard state == .open else { return nil }
         return mode == .forcedOpen ? .nanoseconds(Int64.max) : .milliseconds(max(0, openUntil - now))
     }
@@ -180,7 +185,7 @@ final class ReferenceModel {
     /// Admission at `now`: a ticket, or nil for a rejection.
     func admit() -> Ticket? {
         if mode == .disabled || mode == .metricsOnly {
-            events.append(.beforeCall)
+            if mode == .metricsOnly { events.append(.beforeCall) }  // disabled: nothing is heard
             return Ticket(generation: generation, isTrial: false, start: now)
         }
         if mode == .forcedOpen {
@@ -224,6 +229,9 @@ final class ReferenceModel {
 
     /// The end of an admitted call at `now`; returns what its caller sees.
     func complete(_ ticket: Ticket, _ kind: BodyKind) -> Observed {
+        let natural: Observed = kind.errorName.map { .rethrown($0) } ?? .value
+        // Disabled when the call ends: nothing is counted and nothing is heard.
+        if mode == .disabled { return natural }
         let slow = config.slow.map { now - ticket.start >= $0.threshold } ?? false
         if slow { slowCalls += 1 }
         let outcome: Outcome
@@ -232,7 +240,6 @@ final class ReferenceModel {
         case .failure: outcome = .failure; failures += 1
         case .cancelled: outcome = .ignored; ignored += 1
         }
-        let natural: Observed = kind.errorName.map { .rethrown($0) } ?? .value
         if outcome == .failure { events.append(.failure("Boom(1)")) }
         defer { if outcome == .success { events.append(.success) } }  // after any transition the success causes
 

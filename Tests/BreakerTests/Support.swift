@@ -67,3 +67,12 @@ final class NSLockLike: @unchecked Sendable {
         return body()
     }
 }
+
+/// A value behind ``NSLockLike``, for test doubles shared between threads.
+/// `@unchecked Sendable`: every access goes through the lock.
+final class Guarded<Value>: @unchecked Sendable {
+    private let lock = NSLockLike()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<R>(_ body: (inout Value) -> R) -> R { lock.run { body(&value) } }
+}

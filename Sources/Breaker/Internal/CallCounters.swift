@@ -8,35 +8,41 @@ import Musl
 import Darwin
 #endif
 
-/// Words laid out in per-thread stripes 128 bytes apart, so that threads writing at once write
+/// Atomic words laid out in per-thread stripes 128 bytes apart, so that threads writing at once write
 /// different cache lines (a line bouncing between cores costs more than the call it counts). Each
-/// stripe holds up to ``words`` atomic words; a thread finds its stripe through ``ThreadStripe``.
+/// stripe holds up to ``words`` words; a thread finds its stripe through ``ThreadStripe``.
 ///
-/// A value stored inline in its owner (one pointer chase less on the call path); the owner calls
-/// ``deallocate()`` in its `deinit`.
+/// A class that owns its memory: it cannot be copied apart from it, and frees it in `deinit`. Owners
+/// create one only where contention shows (2 KB each), so an idle breaker carries none.
 @usableFromInline
-struct Stripes: @unchecked Sendable {
+final class Stripes: Sendable {
     @usableFromInline static let count = 16
     @usableFromInline static let words = 16  // words per stripe: 16 × 8 bytes = 128 bytes
-    @usableFromInline let base: UnsafeMutablePointer<Atomic<UInt64>>
-    /// ``ThreadStripe/key``, copied so the call path reads no lazily initialised global.
-    @usableFromInline let stripeKey = ThreadStripe.key
+    /// The memory's address: a pointer is not `Sendable`, so it is kept as an integer; every word is
+    /// reached through an `Atomic`, so sharing it between threads is safe.
+    @usableFromInline let address: UInt
 
     init() {
         let total = Self.count * Self.words
         let raw = UnsafeMutableRawPointer.allocate(byteCount: total * MemoryLayout<Atomic<UInt64>>.stride, alignment: 128)
-        base = raw.bindMemory(to: Atomic<UInt64>.self, capacity: total)
+        let base = raw.bindMemory(to: Atomic<UInt64>.self, capacity: total)
         for index in 0..<total { (base + index).initialize(to: Atomic(0)) }
+        address = UInt(bitPattern: raw)
     }
 
-    func deallocate() {
-        UnsafeMutableRawPointer(base).deallocate()
+    deinit {
+        UnsafeMutableRawPointer(bitPattern: address)?.deallocate()
+    }
+
+    @inlinable
+    var base: UnsafeMutablePointer<Atomic<UInt64>> {
+        UnsafeMutablePointer(bitPattern: address).unsafelyUnwrapped
     }
 
     /// Word `word` of the calling thread's stripe.
     @inlinable
-    func mine(_ word: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
-        base + (ThreadStripe.current(stripeKey) &* Self.words &+ word)
+    func mine(_ word: Int, key: pthread_key_t) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        base + (ThreadStripe.current(key) &* Self.words &+ word)
     }
 
     /// Word `word` of stripe `stripe`.
@@ -45,8 +51,11 @@ struct Stripes: @unchecked Sendable {
     }
 }
 
-/// Lifetime counts of a breaker's calls, one counter per ``Kind`` in each thread's stripe; reading sums
-/// the stripes.
+/// Lifetime counts of a breaker's calls, one counter per ``Kind``.
+///
+/// Counts start in one shared set of words (40 bytes, no allocation). When more than one thread keeps
+/// counting (the thread that last counted changed ``switchesBeforeStriping`` times), the counters move
+/// to per-thread ``Stripes`` so that threads stop writing one cache line. Reading sums both.
 @usableFromInline
 final class CallCounters: Sendable {
     /// What is counted.
@@ -55,25 +64,66 @@ final class CallCounters: Sendable {
         case success = 0, failure, ignored, rejected, slow
     }
 
-    @usableFromInline let stripes = Stripes()
+    /// Changes of the counting thread after which the counters are striped.
+    static let switchesBeforeStriping = 64
+
+    @usableFromInline let successes = Atomic<UInt64>(0)
+    @usableFromInline let failures = Atomic<UInt64>(0)
+    @usableFromInline let ignored = Atomic<UInt64>(0)
+    @usableFromInline let rejected = Atomic<UInt64>(0)
+    @usableFromInline let slow = Atomic<UInt64>(0)
+    /// The stripe (plus one) of the thread that counted last, while counts are shared.
+    @usableFromInline let lastThread = Atomic<Int>(0)
+    private let switches = Atomic<Int>(0)
+    @usableFromInline let striped = AtomicLazyReference<Stripes>()
+    /// ``ThreadStripe/key``, copied so the call path reads no lazily initialised global.
+    @usableFromInline let stripeKey = ThreadStripe.key
 
     init() {}
 
-    deinit {
-        stripes.deallocate()
-    }
-
-    /// Adds one to `kind` in this thread's stripe.
+    /// Adds one to `kind`: in the calling thread's stripe once counters are striped, else in the shared words.
     @inlinable
     func increment(_ kind: Kind) {
-        stripes.mine(kind.rawValue).pointee.wrappingAdd(1, ordering: .relaxed)
+        if let stripes = striped.load() {
+            stripes.mine(kind.rawValue, key: stripeKey).pointee.wrappingAdd(1, ordering: .relaxed)
+            return
+        }
+        let me = ThreadStripe.current(stripeKey) &+ 1
+        if lastThread.load(ordering: .relaxed) != me { noteSwitch(to: me) }
+        switch kind {
+        case .success: successes.wrappingAdd(1, ordering: .relaxed)
+        case .failure: failures.wrappingAdd(1, ordering: .relaxed)
+        case .ignored: ignored.wrappingAdd(1, ordering: .relaxed)
+        case .rejected: rejected.wrappingAdd(1, ordering: .relaxed)
+        case .slow: slow.wrappingAdd(1, ordering: .relaxed)
+        }
     }
 
-    /// The total of `kind` over all stripes.
+    @usableFromInline
+    func noteSwitch(to thread: Int) {
+        lastThread.store(thread, ordering: .relaxed)
+        if switches.wrappingAdd(1, ordering: .relaxed).newValue == Self.switchesBeforeStriping {
+            _ = striped.storeIfNil(Stripes())
+        }
+    }
+
+    private func sharedTotal(_ kind: Kind) -> UInt64 {
+        switch kind {
+        case .success: successes.load(ordering: .relaxed)
+        case .failure: failures.load(ordering: .relaxed)
+        case .ignored: ignored.load(ordering: .relaxed)
+        case .rejected: rejected.load(ordering: .relaxed)
+        case .slow: slow.load(ordering: .relaxed)
+        }
+    }
+
+    /// The total of `kind`.
     func total(_ kind: Kind) -> Int {
-        var sum: UInt64 = 0
-        for stripe in 0..<Stripes.count {
-            sum &+= stripes.word(kind.rawValue, of: stripe).pointee.load(ordering: .relaxed)
+        var sum = sharedTotal(kind)
+        if let stripes = striped.load() {
+            for stripe in 0..<Stripes.count {
+                sum &+= stripes.word(kind.rawValue, of: stripe).pointee.load(ordering: .relaxed)
+            }
         }
         return Int(truncatingIfNeeded: sum)
     }

@@ -6,14 +6,17 @@ import Musl
 import Darwin
 #endif
 
-/// A value guarded by a POSIX mutex.
+/// A `Sendable` value guarded by a POSIX mutex.
 ///
 /// The breaker uses a pthread mutex rather than `Synchronization.Mutex`: the two cost the same here
 /// (about 25 ns per lock/unlock pair in a tight loop), and the thread sanitizer understands pthread
 /// mutexes, while it reports false races inside `Synchronization.Mutex` on Linux. Critical sections
 /// are a few field updates; no user code and no listener ever runs while a `Locked` is held.
+///
+/// `@unchecked Sendable`: the value is reached only through ``withLock(_:)``, which holds the mutex, and
+/// the value is itself `Sendable`, so handing it out of the lock is safe.
 @usableFromInline
-final class Locked<Value>: @unchecked Sendable {
+final class Locked<Value: Sendable>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     /// The value lives behind a pointer: the mutex already guarantees exclusive access, and a class's
     /// `var` would add the runtime's dynamic exclusivity checks to every locked section.

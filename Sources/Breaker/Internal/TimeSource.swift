@@ -31,12 +31,21 @@ struct TimeSource: Sendable {
 
     init<C: Clock>(_ clock: C) where C.Duration == Duration {
         #if canImport(Glibc) || canImport(Musl)
-        if C.self == ContinuousClock.self || C.self == SuspendingClock.self {
-            self = Self.monotonic(sleepingOn: clock)
+        // One shared source per standard clock: breakers on them carry no closures of their own.
+        if C.self == ContinuousClock.self {
+            self = Self.continuous
+            return
+        }
+        if C.self == SuspendingClock.self {
+            self = Self.suspending
             return
         }
         #endif
-        let origin = ClockOrigins.origin(for: clock)
+        // Time on the clock's own line where it has a zero, so bucket edges do not depend on what the
+        // process happened to read first.
+        let reading = clock.now
+        let origin = (reading as? any InstantWithFixedZero).map { reading.advanced(by: .zero - $0.durationSinceZero) }
+            ?? ClockOrigins.origin(for: clock)
         let now: @Sendable () -> Nanoseconds = { origin.duration(to: clock.now).nanoseconds }
         self.init(
             now: now,
@@ -65,6 +74,9 @@ struct TimeSource: Sendable {
     }
 
     #if canImport(Glibc) || canImport(Musl)
+    private static let continuous = monotonic(sleepingOn: ContinuousClock())
+    private static let suspending = monotonic(sleepingOn: SuspendingClock())
+
     /// Reads `systemClock` (the one behind `clock`) directly; sleeps on `clock`, converting deadlines
     /// through a pair of readings taken now.
     private static func monotonic<C: Clock>(sleepingOn clock: C) -> TimeSource where C.Duration == Duration {
@@ -89,6 +101,17 @@ struct TimeSource: Sendable {
         }
     }
     #endif
+}
+
+/// An instant that knows how far it is from its clock's fixed zero (``ManualClock``'s instants do).
+///
+/// Time windows place bucket edges at whole multiples of the bucket width from the clock's zero: on
+/// the standard clocks, from the system's monotonic zero; on a clock whose instants conform to this
+/// protocol, from that zero; on any other clock, from the first instant the process read of that
+/// clock type, so edges may differ between runs.
+public protocol InstantWithFixedZero: InstantProtocol where Duration == Swift.Duration {
+    /// The time from the clock's zero to this instant.
+    var durationSinceZero: Swift.Duration { get }
 }
 
 /// The process-wide origin of each clock type.

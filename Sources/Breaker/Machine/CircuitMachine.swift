@@ -16,81 +16,16 @@ struct Ticket: Sendable {
     }
 }
 
-/// A state change the machine made, for listeners.
-struct Transition: Sendable, Equatable {
-    var from: CircuitState
-    var to: CircuitState
-}
-
-/// Why the machine wants to open the circuit.
-enum TripReason: Sendable, Equatable {
-    /// A failure (or slow call) in the closed state met the trip policy.
-    case tripped
-    /// A half-open trial failed.
-    case trialFailed
-    /// Half-open trials ran longer than `maxTrialDuration`.
-    case trialTimedOut
-}
-
-/// A trip the machine has decided on but cannot finish alone: it needs a user function (custom rule
-/// or custom open duration) run outside the lock, then ``CircuitMachine/applyTrip(_:duration:now:changes:)``.
-struct TripRequest: Sendable {
-    var generation: UInt64
-    var reason: TripReason
-    var context: TripContext
-}
-
-enum Admission: Sendable {
-    case admitted(Ticket)
-    /// Rejected; `reopen` is a trip the caller must finish (custom open duration).
-    case rejected(retryAfter: Nanoseconds, reopen: TripRequest?)
-    /// The machine needs the time to decide; ask again with a clock reading.
-    case needsClock
-}
-
-enum RecordResult: Sendable {
-    /// The outcome belonged to an earlier generation, or the breaker is disabled.
-    case dropped
-    case counted
-    /// The outcome opened the circuit.
-    case opened(TripReason, retryAfter: Nanoseconds)
-    /// The outcome opens the circuit once the caller has sized the open period outside the lock.
-    case tripRequested(TripRequest)
-    /// The caller must run the custom trip rule on this snapshot outside the lock, and trip with the
-    /// request if it says so.
-    case evaluateRule(WindowSnapshot, TripRequest)
-}
-
-extension RecordResult {
-    /// Whether the outcome will open the circuit once the caller finishes the trip.
-    var isPendingTrip: Bool {
-        switch self {
-        case .tripRequested, .evaluateRule: true
-        case .dropped, .counted, .opened: false
-        }
-    }
-}
-
-/// Up to two transitions produced by one event, without allocating.
-struct Transitions: Sendable {
-    private(set) var first: Transition?
-    private(set) var second: Transition?
-
-    mutating func append(_ transition: Transition) {
-        if first == nil { first = transition } else { second = transition }
-    }
-
-    var isEmpty: Bool { first == nil }
-}
-
-/// The circuit breaker's state machine: a plain value that takes events (an admission, an outcome,
-/// a manual transition, each with a clock reading) and returns decisions. It never locks, reads a
-/// clock, or calls user code; ``InMemoryStorage`` keeps one under a lock and publishes a summary word
-/// that the call path reads without locking.
+/// The circuit breaker's state machine: a plain value that takes events (an admission, an outcome, a
+/// manual transition, a mode, a change from elsewhere, a trial gate, each with a clock reading) and
+/// returns a ``MachineStep``: the decision, and the changes it committed. It never locks, reads a
+/// clock, draws a random number or calls user code; ``InMemoryStorage`` keeps one under a lock and
+/// publishes the summary the call path reads without locking (``published(policy:)``).
 struct CircuitMachine: Sendable {
     private(set) var state: CircuitState = .closed
     private(set) var mode: OperatingMode = .normal
-    /// Bumped on every transition; outcomes of calls admitted in an earlier generation are dropped.
+    /// Bumped on every transition and window replacement; outcomes of calls admitted in an earlier
+    /// generation are dropped. Kept to ``PublishedWord/generationMask``.
     private(set) var generation: UInt64 = 0
     /// Counted failures in a row (aiobreaker's `fail_counter`); reset by a success and by closing.
     private(set) var consecutiveFailures = 0
@@ -108,21 +43,41 @@ struct CircuitMachine: Sendable {
     private(set) var trialsInFlight = 0
     private(set) var trialSuccesses = 0
     /// When each running trial was admitted; the half-open deadline runs from the oldest.
-    private var trialStarts: [Nanoseconds] = []
+    private(set) var trialStarts: [Nanoseconds] = []
     /// A trip has been requested and its open period is being sized outside the lock.
-    private var reopenPending = false
+    private(set) var reopenPending = false
     private(set) var window: OutcomeWindow?
     private var windowKind: SlidingWindow.Kind?
     /// Counts window replacements, so successes parked for a replaced window are not counted in the new one.
-    private var windowEpoch: UInt64 = 0
+    private(set) var windowEpoch: UInt64 = 0
+    /// Who may start trials (see ``TrialGate``).
+    private(set) var gate: Gate = .local
+    /// Committed changes so far, across every process sharing the circuit (see ``CircuitSnapshot``).
+    private(set) var epoch: UInt64 = 0
+    /// The origin of the latest change: ``localOrigin`` or the process a remote change came from.
+    private(set) var origin: UInt64 = 0
+    /// This circuit instance's origin, stamped on its own changes.
+    let localOrigin: UInt64
 
-    init(state: CircuitState = .closed, consecutiveFailures: Int = 0, consecutiveTrips: Int = 0, mode: OperatingMode = .normal, openRemaining: Nanoseconds? = nil, generation: UInt64 = 0) {
+    /// The trial gate with its deadline on the machine's time line.
+    enum Gate: Sendable, Equatable {
+        case local
+        case heldHere
+        case heldElsewhere(until: Nanoseconds)
+    }
+
+    init(
+        state: CircuitState = .closed, consecutiveFailures: Int = 0, consecutiveTrips: Int = 0, mode: OperatingMode = .normal,
+        openRemaining: Nanoseconds? = nil, epoch: UInt64 = 0, origin: UInt64 = 0, localOrigin: UInt64
+    ) {
         self.state = state
         self.consecutiveFailures = consecutiveFailures
         self.consecutiveTrips = consecutiveTrips
         self.mode = mode
         self.openDurationFromFirstLook = openRemaining
-        self.generation = generation & PublishedWord.generationMask
+        self.epoch = epoch
+        self.origin = origin
+        self.localOrigin = localOrigin
         if mode == .forcedOpen { openUntil = .max }
     }
 
@@ -136,37 +91,42 @@ struct CircuitMachine: Sendable {
 
     // MARK: Admission
 
-    mutating func admit(now: Nanoseconds?, policy: MachinePolicy, changes: inout Transitions) -> Admission {
+    /// Admits a call, or rejects it. `jitter` is a random sample in -1...1 for an open period this
+    /// step may start (a half-open deadline passing); the shell draws it when the policy has jitter.
+    mutating func admit(now: Nanoseconds?, policy: MachinePolicy, jitter: Double = 0) -> MachineStep<Admission> {
+        var changes = MachineChanges()
         switch mode.kind {
-        case .disabled, .metricsOnly: return .admitted(Ticket(generation: generation, isTrial: false))
-        case .forcedOpen: return .rejected(retryAfter: .max, reopen: nil)
+        case .disabled, .metricsOnly: return MachineStep(.admitted(Ticket(generation: generation, isTrial: false)))
+        case .forcedOpen: return MachineStep(.rejected(retryAfter: .max, reopen: nil))
         case .normal: break
         }
         switch state {
         case .closed:
-            return .admitted(Ticket(generation: generation, isTrial: false))
+            return MachineStep(.admitted(Ticket(generation: generation, isTrial: false)))
         case .open:
-            guard let now else { return .needsClock }
+            guard let now else { return MachineStep(.needsClock) }
             anchor(now: now, policy: policy)
-            if now < openUntil { return .rejected(retryAfter: openUntil - now, reopen: nil) }
-            enter(.halfOpen, at: now, changes: &changes)
-            return admitTrial(now: now)
+            if now < openUntil { return MachineStep(.rejected(retryAfter: openUntil - now, reopen: nil)) }
+            if let wait = gateWait(now: now) { return MachineStep(.rejected(retryAfter: wait, reopen: nil)) }
+            enter(.halfOpen, at: now, cause: TransitionCause(.openPeriodElapsed), changes: &changes)
+            return MachineStep(admitTrial(now: now), changes)
         case .halfOpen:
-            guard let now else { return .needsClock }
-            if reopenPending { return .rejected(retryAfter: 0, reopen: nil) }
-            if let limit = policy.maxTrialDuration, let oldest = trialStarts.min(),
-                now.addingSaturating(-oldest) >= limit
-            {
+            guard let now else { return MachineStep(.needsClock) }
+            if reopenPending { return MachineStep(.rejected(retryAfter: 0, reopen: nil)) }
+            if let limit = policy.maxTrialDuration, let oldest = trialStarts.min(), now.addingSaturating(-oldest) >= limit {
                 let request = tripRequest(.trialTimedOut, policy: policy)
                 if policy.tripsOutsideLock {
                     reopenPending = true
-                    return .rejected(retryAfter: 0, reopen: request)
+                    return MachineStep(.rejected(retryAfter: 0, reopen: request))
                 }
-                let retryAfter = applyTrip(request, duration: policy.builtinOpenDuration(request.context), now: now, changes: &changes)
-                return .rejected(retryAfter: retryAfter ?? 0, reopen: nil)
+                let retryAfter = applyTrip(request, duration: policy.builtinOpenDuration(request.context, jitter: jitter), now: now, changes: &changes)
+                return MachineStep(.rejected(retryAfter: retryAfter ?? 0, reopen: nil), changes)
             }
-            if trialsInFlight >= policy.permittedTrials { return .rejected(retryAfter: 0, reopen: nil) }
-            return admitTrial(now: now)
+            if let wait = gateWait(now: now) { return MachineStep(.rejected(retryAfter: wait, reopen: nil)) }
+            if trialsInFlight >= policy.permittedTrials {
+                return MachineStep(.rejected(retryAfter: trialDeadline(policy: policy).map { max(0, $0 - now) } ?? 0, reopen: nil))
+            }
+            return MachineStep(admitTrial(now: now))
         }
     }
 
@@ -176,28 +136,47 @@ struct CircuitMachine: Sendable {
         return .admitted(Ticket(generation: generation, isTrial: true, admittedAt: now))
     }
 
+    /// How long a gate held elsewhere still keeps trials from starting here; an expired gate falls back to local.
+    private mutating func gateWait(now: Nanoseconds) -> Nanoseconds? {
+        guard case .heldElsewhere(let until) = gate else { return nil }
+        if now < until { return until - now }
+        gate = .local
+        return nil
+    }
+
+    /// When the oldest running trial reaches `maxTrialDuration`, if there is a limit and a trial.
+    func trialDeadline(policy: MachinePolicy) -> Nanoseconds? {
+        guard state == .halfOpen, let limit = policy.maxTrialDuration, let oldest = trialStarts.min() else { return nil }
+        return oldest.addingSaturating(limit)
+    }
+
     // MARK: Outcomes
 
     /// Records the outcome of an admitted call. `now` may be `nil` only for an outcome that needs no
     /// time (a success outside half-open with no time window); should it trip the circuit, the trip is
     /// returned as a request for the caller to finish with a clock reading.
-    mutating func record(_ outcome: CallOutcome, slow: Bool, ticket: Ticket, now: Nanoseconds?, policy: MachinePolicy, changes: inout Transitions) -> RecordResult {
-        guard ticket.generation == generation, mode != .disabled else { return .dropped }
+    mutating func record(_ outcome: CallOutcome, slow: Bool, ticket: Ticket, now: Nanoseconds?, policy: MachinePolicy, jitter: Double = 0) -> MachineStep<RecordResult> {
+        guard ticket.generation == generation, mode != .disabled else { return MachineStep(.dropped) }
+        var changes = MachineChanges()
         if ticket.isTrial {
-            return recordTrial(outcome, ticket: ticket, now: now ?? stateSince ?? 0, policy: policy, changes: &changes)
+            let result = recordTrial(outcome, ticket: ticket, now: now ?? stateSince ?? 0, policy: policy, jitter: jitter, changes: &changes)
+            return MachineStep(result, changes)
         }
-        guard state == .closed else { return .dropped }
+        guard state == .closed else { return MachineStep(.dropped) }
         switch outcome.kind {
-        case .ignored: return .counted
+        case .ignored: return MachineStep(.counted)
         case .success: consecutiveFailures = 0
         case .failure: consecutiveFailures += 1
         }
         window?.record(failure: outcome == .failure, slow: slow, now: now ?? 0)  // a time window always gets a reading
-        guard mode == .normal else { return .counted }
-        return evaluateTrip(policy: policy, now: now, changes: &changes)
+        guard mode == .normal else { return MachineStep(.counted) }
+        let result = evaluateTrip(policy: policy, now: now, jitter: jitter, changes: &changes)
+        return MachineStep(result, changes)
     }
 
-    private mutating func recordTrial(_ outcome: CallOutcome, ticket: Ticket, now: Nanoseconds, policy: MachinePolicy, changes: inout Transitions) -> RecordResult {
+    private mutating func recordTrial(
+        _ outcome: CallOutcome, ticket: Ticket, now: Nanoseconds, policy: MachinePolicy, jitter: Double, changes: inout MachineChanges
+    ) -> RecordResult {
         guard state == .halfOpen, !reopenPending else { return .dropped }
         switch outcome.kind {
         case .ignored:
@@ -207,7 +186,9 @@ struct CircuitMachine: Sendable {
             releaseTrial(ticket)
             consecutiveFailures = 0
             trialSuccesses += 1
-            if trialSuccesses >= policy.successesToClose { enter(.closed, at: now, changes: &changes) }
+            if trialSuccesses >= policy.successesToClose {
+                enter(.closed, at: now, cause: TransitionCause(.trialsSucceeded), changes: &changes)
+            }
             return .counted
         case .failure:
             consecutiveFailures += 1
@@ -216,8 +197,8 @@ struct CircuitMachine: Sendable {
                 reopenPending = true
                 return .tripRequested(request)
             }
-            let retryAfter = applyTrip(request, duration: policy.builtinOpenDuration(request.context), now: now, changes: &changes)
-            return .opened(.trialFailed, retryAfter: retryAfter ?? 0)
+            let retryAfter = applyTrip(request, duration: policy.builtinOpenDuration(request.context, jitter: jitter), now: now, changes: &changes)
+            return .opened(request.cause, retryAfter: retryAfter ?? 0)
         }
     }
 
@@ -226,82 +207,147 @@ struct CircuitMachine: Sendable {
         if let index = trialStarts.firstIndex(of: ticket.admittedAt) { trialStarts.remove(at: index) }
     }
 
-    private mutating func evaluateTrip(policy: MachinePolicy, now: Nanoseconds?, changes: inout Transitions) -> RecordResult {
+    private mutating func evaluateTrip(policy: MachinePolicy, now: Nanoseconds?, jitter: Double, changes: inout MachineChanges) -> RecordResult {
         let snapshot = windowSnapshot
-        var trips: Bool
+        var cause: TransitionCause?
         switch policy.trip {
         case .consecutive:
-            trips = consecutiveFailures >= policy.failMax
+            if consecutiveFailures >= policy.failMax {
+                cause = TransitionCause(.consecutiveFailures, measured: Double(consecutiveFailures), threshold: Double(policy.failMax))
+            }
         case .rate(let threshold, let minimumCalls):
-            trips = snapshot.calls >= minimumCalls && snapshot.failureRate >= threshold
+            if snapshot.calls >= minimumCalls && snapshot.failureRate >= threshold {
+                cause = TransitionCause(.failureRate, measured: snapshot.failureRate, threshold: threshold)
+            }
         case .custom:
-            trips = false
+            break
         }
-        if !trips, let _ = policy.slowThreshold {
-            trips = snapshot.calls >= policy.slowMinimumCalls && snapshot.slowCallRate >= policy.slowRate
+        if cause == nil, policy.slowThreshold != nil, snapshot.calls >= policy.slowMinimumCalls, snapshot.slowCallRate >= policy.slowRate {
+            cause = TransitionCause(.slowCallRate, measured: snapshot.slowCallRate, threshold: policy.slowRate)
         }
-        if !trips, case .custom = policy.trip {
-            return .evaluateRule(snapshot, tripRequest(.tripped, policy: policy))
+        if cause == nil, case .custom = policy.trip {
+            return .evaluateRule(snapshot, tripRequest(TransitionCause(.customRule), policy: policy))
         }
-        guard trips else { return .counted }
-        let request = tripRequest(.tripped, policy: policy)
+        guard let cause else { return .counted }
+        let request = tripRequest(cause, policy: policy)
         guard let now, !policy.tripsOutsideLock else { return .tripRequested(request) }
-        let retryAfter = applyTrip(request, duration: policy.builtinOpenDuration(request.context), now: now, changes: &changes)
-        return .opened(.tripped, retryAfter: retryAfter ?? 0)
+        let retryAfter = applyTrip(request, duration: policy.builtinOpenDuration(request.context, jitter: jitter), now: now, changes: &changes)
+        return .opened(cause, retryAfter: retryAfter ?? 0)
     }
 
-    private func tripRequest(_ reason: TripReason, policy: MachinePolicy) -> TripRequest {
+    private func tripRequest(_ cause: TransitionCause.Kind, policy: MachinePolicy) -> TripRequest {
+        tripRequest(TransitionCause(cause), policy: policy)
+    }
+
+    private func tripRequest(_ cause: TransitionCause, policy: MachinePolicy) -> TripRequest {
         let rate = window.map { $0.calls == 0 ? 1 : Double($0.failures) / Double($0.calls) } ?? 1
         let context = TripContext(consecutiveTrips: consecutiveTrips + 1, failureRate: rate, resetTimeout: .nanoseconds(policy.resetTimeout))
-        return TripRequest(generation: generation, reason: reason, context: context)
+        return TripRequest(generation: generation, cause: cause, context: context)
     }
 
     /// Opens the circuit for `duration` if nothing has changed since `request` was made; returns the
     /// time until a trial is allowed, or `nil` when the request is stale.
-    mutating func applyTrip(_ request: TripRequest, duration: Nanoseconds, now: Nanoseconds, changes: inout Transitions) -> Nanoseconds? {
-        let expected: CircuitState = request.reason == .tripped ? .closed : .halfOpen
+    mutating func applyTrip(_ request: TripRequest, duration: Nanoseconds, now: Nanoseconds, changes: inout MachineChanges) -> Nanoseconds? {
+        let expected: CircuitState = request.reopens ? .halfOpen : .closed
         guard request.generation == generation, state == expected, mode == .normal else { return nil }
         reopenPending = false
         consecutiveTrips += 1
-        enter(.open, at: now, changes: &changes)
-        startOpenPeriod(at: now, duration: duration)
+        enter(.open, at: now, openFor: duration, cause: request.cause, changes: &changes)
         return openUntil - now
     }
 
-    // MARK: Manual control
-
-    /// `open()`, `halfOpen()` and `close()`: always a transition (even to the same state), always a new
-    /// generation, and the mode returns to normal.
-    mutating func force(_ target: CircuitState, now: Nanoseconds, policy: MachinePolicy, changes: inout Transitions) {
-        mode = .normal
-        enter(target, at: now, changes: &changes)
-        if target == .open { startOpenPeriod(at: now, duration: policy.resetTimeout) }
+    /// ``applyTrip(_:duration:now:changes:)`` as a step of its own, for a trip finished outside the lock.
+    mutating func finishTrip(_ request: TripRequest, duration: Nanoseconds, now: Nanoseconds) -> MachineStep<Nanoseconds?> {
+        var changes = MachineChanges()
+        let retryAfter = applyTrip(request, duration: duration, now: now, changes: &changes)
+        return MachineStep(retryAfter, changes)
     }
 
-    mutating func setMode(_ newMode: OperatingMode, now: Nanoseconds, policy: MachinePolicy, changes: inout Transitions) {
-        if newMode == .normal && mode == .normal { return }  // nothing changes; calls in flight still count
-        let wasForcedOpen = mode == .forcedOpen
+    // MARK: Manual control, modes, configuration, gates and changes from elsewhere
+
+    /// `open()`, `halfOpen()` and `close()`: always a transition (even to the same state), always a new
+    /// generation, and the mode returns to normal. An open circuit stays open for `openFor`.
+    mutating func force(_ target: CircuitState, now: Nanoseconds, openFor duration: Nanoseconds) -> MachineStep<Void> {
+        var changes = MachineChanges()
+        let previousMode = mode
         mode = .normal
+        enter(target, at: now, openFor: target == .open ? duration : nil, cause: TransitionCause(.manual), previousMode: previousMode, changes: &changes)
+        return MachineStep((), changes)
+    }
+
+    mutating func setMode(_ newMode: OperatingMode, now: Nanoseconds, policy: MachinePolicy) -> MachineStep<Void> {
+        var changes = MachineChanges()
+        // Normal to normal changes nothing (calls in flight still count); any other mode is entered again,
+        // like a manual transition, and heard even when it was the mode already.
+        if newMode == .normal && mode == .normal { return MachineStep(()) }
+        let previousState = state
+        let previousMode = mode
+        let cause = TransitionCause(.modeChanged)
+        mode = newMode
         switch newMode.kind {
         case .normal:
             generation = (generation &+ 1) & PublishedWord.generationMask
             // Released from forced open: an ordinary open period, timed from now.
-            if wasForcedOpen && state == .open { startOpenPeriod(at: now, duration: policy.resetTimeout) }
+            if previousMode == .forcedOpen && state == .open { startOpenPeriod(at: now, duration: policy.resetTimeout) }
+            commit(previousState: previousState, previousMode: previousMode, cause: cause, isTransition: false, changes: &changes)
         case .forcedOpen:
-            enter(.open, at: now, changes: &changes)
-            openUntil = .max
-            openedAt = now
+            enter(.open, at: now, openFor: .max, cause: cause, previousMode: previousMode, changes: &changes)
         case .disabled, .metricsOnly:
-            enter(.closed, at: now, changes: &changes)
+            enter(.closed, at: now, cause: cause, previousMode: previousMode, changes: &changes)
         }
-        mode = newMode
+        return MachineStep((), changes)
     }
 
     /// Sets the open period of an open circuit to `duration` from when it opened (aiobreaker applies a
     /// changed timeout to the current period).
-    mutating func resizeOpenPeriod(to duration: Nanoseconds) {
-        guard state == .open, mode == .normal, let openedAt else { return }
-        openUntil = openedAt.addingSaturating(duration)
+    mutating func resizeOpenPeriod(to duration: Nanoseconds) -> MachineStep<Void> {
+        var changes = MachineChanges()
+        guard state == .open, mode == .normal, let openedAt else { return MachineStep(()) }
+        let resized = openedAt.addingSaturating(duration)
+        guard resized != openUntil else { return MachineStep(()) }
+        openUntil = resized
+        commit(previousState: state, previousMode: mode, cause: TransitionCause(.reconfigured), isTransition: false, changes: &changes)
+        return MachineStep((), changes)
+    }
+
+    /// Sets who may start trials; a gate held elsewhere ends at `until` on the machine's time line.
+    mutating func setGate(_ newGate: Gate) {
+        gate = newGate
+    }
+
+    /// Takes `snapshot`, a change made elsewhere, if it is newer than this circuit's latest change
+    /// (``CircuitSnapshot/isNewer(thanEpoch:origin:)``); returns whether it did. Calls in flight are
+    /// dropped when they finish, and the window is cleared when the state changes.
+    mutating func applyRemote(_ snapshot: CircuitSnapshot, now: Nanoseconds, policy: MachinePolicy) -> MachineStep<Bool> {
+        guard snapshot.isNewer(thanEpoch: epoch, origin: origin) else { return MachineStep(false) }
+        var changes = MachineChanges()
+        let previousState = state
+        let previousMode = mode
+        mode = snapshot.mode
+        consecutiveFailures = max(0, snapshot.failureCount)
+        consecutiveTrips = max(0, snapshot.consecutiveTrips)
+        generation = (generation &+ 1) & PublishedWord.generationMask
+        trialsInFlight = 0
+        trialSuccesses = 0
+        trialStarts.removeAll()
+        reopenPending = false
+        if snapshot.state != previousState {
+            state = snapshot.state
+            stateSince = now
+            if state == .closed, let windowKind { window = OutcomeWindow(windowKind) }
+        }
+        if state == .open {
+            if mode == .forcedOpen {
+                openedAt = now
+                openUntil = .max
+            } else {
+                startOpenPeriod(at: now, duration: snapshot.openRemaining.map { max(0, $0.nanoseconds) } ?? policy.resetTimeout)
+            }
+        }
+        epoch = snapshot.epoch
+        origin = snapshot.origin
+        changes.append(change(previousState: previousState, previousMode: previousMode, cause: TransitionCause(.remote), isTransition: state != previousState))
+        return MachineStep(true, changes)
     }
 
     /// Replaces the window when the configuration asks for another shape (or for none). A new
@@ -323,14 +369,20 @@ struct CircuitMachine: Sendable {
     }
 
     /// The tag successes are parked with: the low 4 bits of the generation and of the window epoch.
+    /// (Why 4 bits are enough: see `Internal/README.md`, "the parking tag".)
     static func parkingTag(generation: UInt64, windowEpoch: UInt64) -> UInt64 {
         ((generation & 0xF) << 4) | (windowEpoch & 0xF)
     }
 
     mutating func ageWindow(to now: Nanoseconds) { window?.age(to: now) }
 
-    private mutating func enter(_ target: CircuitState, at now: Nanoseconds, changes: inout Transitions) {
-        changes.append(Transition(from: state, to: target))
+    // MARK: Transitions
+
+    private mutating func enter(
+        _ target: CircuitState, at now: Nanoseconds, openFor duration: Nanoseconds? = nil, cause: TransitionCause,
+        previousMode: OperatingMode? = nil, changes: inout MachineChanges
+    ) {
+        let previousState = state
         state = target
         generation = (generation &+ 1) & PublishedWord.generationMask
         stateSince = now
@@ -343,6 +395,24 @@ struct CircuitMachine: Sendable {
             consecutiveTrips = 0
             if let windowKind { window = OutcomeWindow(windowKind) }
         }
+        if let duration { startOpenPeriod(at: now, duration: duration) }
+        commit(previousState: previousState, previousMode: previousMode ?? mode, cause: cause, isTransition: true, changes: &changes)
+    }
+
+    /// Numbers a change made here (a new epoch from this origin) and adds it to `changes`.
+    private mutating func commit(
+        previousState: CircuitState, previousMode: OperatingMode, cause: TransitionCause, isTransition: Bool, changes: inout MachineChanges
+    ) {
+        epoch &+= 1
+        origin = localOrigin
+        changes.append(change(previousState: previousState, previousMode: previousMode, cause: cause, isTransition: isTransition))
+    }
+
+    private func change(previousState: CircuitState, previousMode: OperatingMode, cause: TransitionCause, isTransition: Bool) -> MachineChange {
+        MachineChange(
+            previousState: previousState, previousMode: previousMode, cause: cause, isTransition: isTransition, state: state, mode: mode,
+            failureCount: consecutiveFailures, consecutiveTrips: consecutiveTrips,
+            openUntil: state == .open ? (mode == .forcedOpen ? .max : openUntil) : nil, epoch: epoch, origin: origin)
     }
 
     private mutating func startOpenPeriod(at now: Nanoseconds, duration: Nanoseconds) {
@@ -357,53 +427,46 @@ struct CircuitMachine: Sendable {
         window?.snapshot(consecutiveFailures: consecutiveFailures) ?? WindowSnapshot(consecutiveFailures: consecutiveFailures)
     }
 
-    /// The time until an open circuit admits a trial; `nil` unless open.
+    /// How long until a call may be let through: for an open circuit, until its open period (or a trial
+    /// lease held elsewhere) ends, zero once it has; for a half-open one whose trial slots are all
+    /// taken, until the oldest trial's deadline (`nil` without one); otherwise `nil`.
     func retryAfter(now: Nanoseconds, policy: MachinePolicy) -> Nanoseconds? {
-        guard state == .open else { return nil }
-        if mode == .forcedOpen { return .max }
-        guard openedAt != nil else { return openDurationFromFirstLook ?? policy.resetTimeout }
-        return max(0, openUntil.addingSaturating(-now))
+        let gateDeadline: Nanoseconds = if case .heldElsewhere(let until) = gate { until } else { .min }
+        switch state {
+        case .closed:
+            return nil
+        case .open:
+            if mode == .forcedOpen { return .max }
+            guard openedAt != nil else { return openDurationFromFirstLook ?? policy.resetTimeout }
+            return max(0, max(openUntil, gateDeadline).addingSaturating(-now))
+        case .halfOpen:
+            if reopenPending { return 0 }
+            if trialsInFlight >= policy.permittedTrials { return trialDeadline(policy: policy).map { max(0, $0 - now) } }
+            return gateDeadline > now ? gateDeadline - now : nil
+        }
     }
 
-    /// The summary the lock-free call path reads; see ``PublishedWord``. `policy` is the policy last
-    /// installed, if any.
-    func published(policy: MachinePolicy?) -> PublishedWord {
-        // No failures in a row, and no window or a full window of fast successes: a fast success changes
-        // nothing (unless a custom rule must see every outcome).
-        let quietSuccesses = policy.map { !$0.hasCustomTrip } ?? false
-        let successChangesNothing = consecutiveFailures == 0 && (window.map { quietSuccesses && $0.isFullOfFastSuccesses } ?? true)
-        var bits: UInt64 = UInt64(state.code)
-        var deadline = openUntil
-        // A time window with nothing but fast successes in it: a fast success may be counted later.
-        let deferWidth = consecutiveFailures == 0 && quietSuccesses ? window?.quietBucketWidth : nil
-        switch mode.kind {
-        case .disabled:
-            bits |= PublishedWord.admitsFreely | PublishedWord.successIsNoop | PublishedWord.recordsNothing
-        case .metricsOnly:
-            bits |= PublishedWord.admitsFreely
-            if successChangesNothing { bits |= PublishedWord.successIsNoop }
-            if deferWidth != nil { bits |= PublishedWord.successDeferrable }
-        case .forcedOpen:
-            break
-        case .normal:
-            if state == .closed {
-                bits |= PublishedWord.admitsFreely
-                if successChangesNothing { bits |= PublishedWord.successIsNoop }
-                if deferWidth != nil { bits |= PublishedWord.successDeferrable }
-            } else if state == .open && openedAt != nil {
-                bits |= PublishedWord.rejectsUntilDeadline
-            } else if state == .halfOpen, let policy, !reopenPending, trialsInFlight >= policy.permittedTrials,
-                let oldest = trialStarts.min()
-            {
-                // Every trial slot is taken: callers are rejected until the oldest trial's deadline.
-                bits |= PublishedWord.rejectsUntilDeadline | PublishedWord.trialsFull
-                deadline = policy.maxTrialDuration.map { oldest.addingSaturating($0) } ?? .max
-            }
-        }
-        return PublishedWord(
-            raw: bits | (generation << PublishedWord.generationShift), openUntil: deadline,
-            parking: bits & PublishedWord.successDeferrable != 0
-                ? PublishedWord.parking(width: deferWidth ?? 0, tag: Self.parkingTag(generation: generation, windowEpoch: windowEpoch)) : 0)
+    /// Whether a caller must wait for a running trial to settle (half-open, every slot taken).
+    func trialsAreFull(policy: MachinePolicy) -> Bool {
+        state == .halfOpen && mode == .normal && !reopenPending && trialsInFlight >= policy.permittedTrials
+    }
+
+    /// The circuit as a ``CircuitSnapshot``, with times as durations remaining at `now`.
+    func snapshot(now: Nanoseconds, policy: MachinePolicy) -> CircuitSnapshot {
+        CircuitSnapshot(
+            state: state, mode: mode, failureCount: consecutiveFailures, consecutiveTrips: consecutiveTrips,
+            openRemaining: state == .open ? retryAfter(now: now, policy: policy).map { Duration(nanoseconds: $0) } : nil,
+            epoch: epoch, origin: origin)
+    }
+}
+
+extension CircuitMachine {
+    init(restoring snapshot: CircuitSnapshot, localOrigin: UInt64) {
+        self.init(
+            state: snapshot.state, consecutiveFailures: max(0, snapshot.failureCount),
+            consecutiveTrips: max(0, snapshot.consecutiveTrips), mode: snapshot.mode,
+            openRemaining: snapshot.openRemaining.map { max(0, $0.nanoseconds) }, epoch: snapshot.epoch, origin: snapshot.origin,
+            localOrigin: localOrigin)
     }
 }
 

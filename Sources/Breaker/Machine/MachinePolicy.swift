@@ -51,12 +51,6 @@ struct MachinePolicy: Sendable {
         maxTrialDuration = configuration.halfOpen.maxTrialDuration?.nanoseconds
     }
 
-    /// Whether every counted outcome needs a clock reading (to place it in a time window).
-    var timesOutcomes: Bool {
-        if case .time = window { return true }
-        return false
-    }
-
     /// Whether the trip rule is user code (which must see every outcome).
     var hasCustomTrip: Bool {
         if case .custom = trip { return true }
@@ -68,9 +62,15 @@ struct MachinePolicy: Sendable {
         if case .custom = openDuration { return true }
         return hasCustomTrip
     }
-    /// The open period a built-in policy gives a trip; a custom one is sized by the engine outside the
-    /// lock (this returns `resetTimeout` for it).
-    func builtinOpenDuration(_ context: TripContext) -> Nanoseconds {
+    /// Whether open periods are spread by a random jitter (the shell then draws a sample per locked step).
+    var hasJitter: Bool {
+        if case .exponential(_, _, let jitter) = openDuration { return jitter > 0 }
+        return false
+    }
+
+    /// The open period a built-in policy gives a trip, spread by `jitter` (a sample in -1...1 drawn by
+    /// the caller); a custom one is sized by the engine outside the lock (this returns `resetTimeout` for it).
+    func builtinOpenDuration(_ context: TripContext, jitter sample: Double) -> Nanoseconds {
         switch openDuration {
         case .fixed, .custom:
             return resetTimeout
@@ -79,23 +79,39 @@ struct MachinePolicy: Sendable {
             var nanos = Double(resetTimeout)
             for _ in 1..<max(1, context.consecutiveTrips) where nanos < cap { nanos *= multiplier }
             nanos = min(nanos, cap)
-            if jitter > 0 { nanos *= 1 + jitter * Double.random(in: -1...1) }
+            if jitter > 0 { nanos *= 1 + jitter * min(1, max(-1, sample)) }
             return max(1, Nanoseconds(min(nanos, Double(Nanoseconds.max / 2))))
         }
     }
 }
 
-/// A breaker's policy, shared by reference so locked sections borrow it, with the user functions the
-/// engine runs outside the lock.
+/// A circuit's policy, shared by reference so locked sections borrow it, with the user functions the
+/// engine runs outside the lock, and the configuration it came from.
 final class PolicyBox: Sendable {
     let policy: MachinePolicy
+    /// The configuration the policy was made from (its per-breaker fields are not used).
+    let configuration: CircuitBreaker.Configuration
+    /// How calls on this policy are timed: the ``PublishedWord/timesCalls`` ... ``PublishedWord/coarseBuckets`` bits.
+    let timing: UInt64
     /// The custom trip rule, if any.
     let shouldTrip: (@Sendable (WindowSnapshot) -> Bool)?
     /// The custom open duration, if any.
     let openDuration: (@Sendable (TripContext) -> Duration)?
 
-    init(_ configuration: CircuitBreaker.Configuration) {
-        policy = MachinePolicy(configuration)
+    init(_ configuration: CircuitBreaker.Configuration, time: TimeSource) {
+        let policy = MachinePolicy(configuration)
+        self.policy = policy
+        self.configuration = configuration
+        var timing: UInt64 = 0
+        if let threshold = policy.slowThreshold {
+            timing |= PublishedWord.timesCalls
+            if time.lagIsNegligible(against: threshold) { timing |= PublishedWord.coarseCallTiming }
+        }
+        if case .time(_, let bucket) = policy.window {
+            timing |= PublishedWord.timesOutcomes
+            if time.lagIsNegligible(against: bucket.nanoseconds) { timing |= PublishedWord.coarseBuckets }
+        }
+        self.timing = timing
         if case .custom(let rule) = configuration.trip.kind { shouldTrip = rule } else { shouldTrip = nil }
         if case .custom(let size) = configuration.openDuration.kind { openDuration = size } else { openDuration = nil }
     }

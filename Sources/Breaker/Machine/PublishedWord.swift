@@ -1,8 +1,17 @@
-/// The summary of a ``CircuitMachine`` that the call path reads with one atomic load.
+/// The summary of a circuit that the call path reads with one atomic load (see `Internal/README.md`
+/// for who writes each lock-free word, in which order, and why a reader can trust it).
 ///
-/// Layout of `raw`: bits 0-1 the state, bits 2-7 the flags below, bits 8-63 the generation (the low 56
-/// bits of the machine's). `openUntil` and `parking` travel in atomics of their own, stored before
-/// `raw`; a reader trusts `openUntil` only when `raw` reads the same before and after it.
+/// Layout of `raw`:
+///
+/// | bits  | content |
+/// |-------|---------|
+/// | 0-1   | the state (``CircuitState/code``) |
+/// | 2-7   | what the state allows: ``admitsFreely`` ... ``successDeferrable`` |
+/// | 8-11  | how the policy times calls: ``timesCalls`` ... ``coarseBuckets`` |
+/// | 12-63 | the low 52 bits of the machine's generation |
+///
+/// `openUntil` and `parking` travel in atomics of their own, stored before `raw`; a reader trusts
+/// `openUntil` only when `raw` reads the same before and after it.
 @usableFromInline
 struct PublishedWord: Sendable, Equatable {
     /// A call may run without taking the lock (closed and normal, disabled, or metrics-only).
@@ -10,19 +19,27 @@ struct PublishedWord: Sendable, Equatable {
     /// A fast success changes nothing (no failures in a row; no window, or a full count window of fast
     /// successes), so it need not take the lock.
     @usableFromInline static let successIsNoop: UInt64 = 1 << 3
-    /// Disabled: outcomes are not recorded at all.
+    /// Disabled: outcomes are neither recorded nor counted in metrics.
     @usableFromInline static let recordsNothing: UInt64 = 1 << 4
-    /// Open with a known deadline, or half-open with every trial slot taken: a call before `openUntil`
-    /// is rejected without the lock.
+    /// Open with a known deadline, half-open with every trial slot taken, or waiting on a trial gate
+    /// held elsewhere: a call before `openUntil` is rejected without the lock.
     @usableFromInline static let rejectsUntilDeadline: UInt64 = 1 << 5
-    /// Half-open with every trial slot taken; `openUntil` is the oldest trial's deadline, and a
-    /// rejection has nothing to wait for (retry after zero).
-    static let trialsFull: UInt64 = 1 << 6
+    /// Half-open with every trial slot taken; `openUntil` is the oldest trial's deadline.
+    @usableFromInline static let trialsFull: UInt64 = 1 << 6
     /// Closed with a time window holding no failure and no slow call: a success may be parked in
     /// ``InMemoryStorage/deferred`` instead of taking the lock, as `parking` says.
     static let successDeferrable: UInt64 = 1 << 7
-    @usableFromInline static let generationShift: UInt64 = 8
-    static let generationMask: UInt64 = (1 << 56) - 1
+    /// Slow-call detection is on: calls are timed.
+    @usableFromInline static let timesCalls: UInt64 = 1 << 8
+    /// Calls are timed with the cheap lagging clock: the slow-call threshold is wide enough.
+    @usableFromInline static let coarseCallTiming: UInt64 = 1 << 9
+    /// A time window is kept: every outcome needs a clock reading.
+    static let timesOutcomes: UInt64 = 1 << 10
+    /// Successes are placed in time buckets with the cheap lagging clock: the buckets are wide enough.
+    static let coarseBuckets: UInt64 = 1 << 11
+    @usableFromInline static let generationShift: UInt64 = 12
+    /// Generations are kept to 52 bits, so that they fit the word whole.
+    static let generationMask: UInt64 = (1 << 52) - 1
 
     var raw: UInt64
     var openUntil: Nanoseconds
@@ -30,12 +47,58 @@ struct PublishedWord: Sendable, Equatable {
     /// successes cannot be parked. One word, so a parker reads a width and tag that belong together.
     var parking: UInt64 = 0
 
+    static let parkingWidthMask: UInt64 = (1 << 56) - 1
+
     static func parking(width: Nanoseconds, tag: UInt64) -> UInt64 {
-        (tag << 56) | (UInt64(width) & ((1 << 56) - 1))
+        (tag << 56) | (UInt64(width) & parkingWidthMask)
     }
 
     @usableFromInline
     static func generation(of raw: UInt64) -> UInt64 { raw >> generationShift }
 
     static func state(of raw: UInt64) -> CircuitState { CircuitState(code: UInt8(raw & 3)) }
+}
+
+extension CircuitMachine {
+    /// The summary the lock-free call path reads; see ``PublishedWord``. `policy` is the circuit's
+    /// policy, if one is installed, and `timing` its ``PublishedWord/timesCalls``... bits.
+    func published(policy: MachinePolicy?, timing: UInt64) -> PublishedWord {
+        // No failures in a row, and no window or a full window of fast successes: a fast success changes
+        // nothing (unless a custom rule must see every outcome).
+        let quietSuccesses = policy.map { !$0.hasCustomTrip } ?? false
+        let successChangesNothing = consecutiveFailures == 0 && (window.map { quietSuccesses && $0.isFullOfFastSuccesses } ?? true)
+        var bits: UInt64 = UInt64(state.code) | timing
+        var deadline = openUntil
+        // A time window with nothing but fast successes in it: a fast success may be counted later.
+        let deferWidth = consecutiveFailures == 0 && quietSuccesses ? window?.quietBucketWidth : nil
+        let gateDeadline: Nanoseconds? = if case .heldElsewhere(let until) = gate { until } else { nil }
+        switch mode.kind {
+        case .disabled:
+            bits |= PublishedWord.admitsFreely | PublishedWord.successIsNoop | PublishedWord.recordsNothing
+        case .metricsOnly, .normal where state == .closed:
+            bits |= PublishedWord.admitsFreely
+            if successChangesNothing { bits |= PublishedWord.successIsNoop }
+            if deferWidth != nil { bits |= PublishedWord.successDeferrable }
+        case .forcedOpen:
+            break
+        case .normal:
+            if state == .open && openedAt != nil {
+                bits |= PublishedWord.rejectsUntilDeadline
+                deadline = max(openUntil, gateDeadline ?? .min)
+            } else if state == .halfOpen, let policy, !reopenPending {
+                if trialsInFlight >= policy.permittedTrials, let oldest = trialStarts.min() {
+                    // Every trial slot is taken: callers are rejected until the oldest trial's deadline.
+                    bits |= PublishedWord.rejectsUntilDeadline | PublishedWord.trialsFull
+                    deadline = policy.maxTrialDuration.map { oldest.addingSaturating($0) } ?? .max
+                } else if let gateDeadline {
+                    bits |= PublishedWord.rejectsUntilDeadline
+                    deadline = gateDeadline
+                }
+            }
+        }
+        return PublishedWord(
+            raw: bits | (generation << PublishedWord.generationShift), openUntil: deadline,
+            parking: bits & PublishedWord.successDeferrable != 0
+                ? PublishedWord.parking(width: deferWidth ?? 0, tag: Self.parkingTag(generation: generation, windowEpoch: windowEpoch)) : 0)
+    }
 }

@@ -15,12 +15,10 @@ final class DeferredSuccesses: Sendable {
     private static let bucketBits: UInt64 = 40
     private static let maxCount: UInt64 = (1 << countBits) - 1
 
-    /// One word per thread stripe: the tag in the high 48 bits, the count in the low 16.
-    private let stripes = Stripes()
-
-    deinit {
-        stripes.deallocate()
-    }
+    /// One word per thread stripe: the tag in the high 48 bits, the count in the low 16. Allocated by
+    /// the first success parked, so circuits without a quiet time window carry none.
+    private let stripes = AtomicLazyReference<Stripes>()
+    private let stripeKey = ThreadStripe.key
 
     /// Parks one success of bucket `bucket` for the window `windowTag` names (8 bits); returns `false`
     /// when it cannot (the stripe holds another tag or is full, or the bucket does not fit the tag), and
@@ -28,7 +26,7 @@ final class DeferredSuccesses: Sendable {
     func add(bucket: Int64, tag windowTag: UInt64) -> Bool {
         guard bucket >= 0, bucket < 1 << Self.bucketBits else { return false }
         let tag = ((windowTag & 0xFF) << (Self.bucketBits + Self.countBits)) | (UInt64(bucket) << Self.countBits)
-        let slot = stripes.mine(0)
+        let slot = (stripes.load() ?? stripes.storeIfNil(Stripes())).mine(0, key: stripeKey)
         var word = slot.pointee.load(ordering: .relaxed)
         while true {
             let next: UInt64
@@ -48,6 +46,7 @@ final class DeferredSuccesses: Sendable {
     /// Empties every stripe, handing each parked count to `absorb(count, bucket, windowTag)`;
     /// call with the storage lock held.
     func drain(_ absorb: (Int, Int64, UInt64) -> Void) {
+        guard let stripes = stripes.load() else { return }
         for stripe in 0..<Stripes.count {
             let slot = stripes.word(0, of: stripe)
             guard slot.pointee.load(ordering: .relaxed) != 0 else { continue }

@@ -1,0 +1,97 @@
+import Synchronization
+
+/// Admitting or rejecting a call.
+extension CircuitBreaker {
+    /// A call that has been admitted.
+    @usableFromInline
+    struct Admitted: Sendable {
+        @usableFromInline var ticket: Ticket
+        /// When the call started, if calls are timed.
+        @usableFromInline var start: Nanoseconds?
+        /// The listeners that hear this call's events, if any want per-call events.
+        @usableFromInline var listeners: ListenerList?
+
+        @usableFromInline
+        init(ticket: Ticket, start: Nanoseconds?, listeners: ListenerList? = nil) {
+            self.ticket = ticket
+            self.start = start
+            self.listeners = listeners
+        }
+    }
+
+    /// Admits a call (telling listeners that want it) or throws the rejection.
+    @usableFromInline
+    func admit() throws(CircuitBreakerError) -> Admitted {
+        var admitted = try decideAdmission()
+        // Disabled: nothing is counted or heard.
+        if flags.load(ordering: .relaxed) & Flags.callEvents != 0 && cell.word.load(ordering: .relaxed) & PublishedWord.recordsNothing == 0 {
+            admitted.listeners = listenerList
+            emit(.admitted, to: admitted.listeners)
+        }
+        return admitted
+    }
+
+    private func decideAdmission() throws(CircuitBreakerError) -> Admitted {
+        let word = cell.word.load(ordering: .acquiring)
+        let start = word & PublishedWord.timesCalls != 0 ? readCallClock(word) : nil
+        if word & PublishedWord.admitsFreely != 0 {
+            return Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: start)
+        }
+        if word & PublishedWord.rejectsUntilDeadline != 0 {
+            // Open, half-open with no free trial slot, or waiting on a trial gate: reject without the lock
+            // while the published deadline is ahead. A lagging clock reading is enough: it can only reject
+            // a little past the deadline, never admit early.
+            let deadline = cell.openUntil.load(ordering: .acquiring)
+            let now = time.laggingNow()
+            if cell.word.load(ordering: .acquiring) == word && now < deadline {
+                throw reject(retryAfter: deadline == .max ? 0 : deadline - now)
+            }
+            return try admitLocked(now: time.now(), start: start)
+        }
+        let needsClock = PublishedWord.state(of: word) != .closed
+        return try admitLocked(now: needsClock ? time.now() : nil, start: start)
+    }
+
+    private func admitLocked(now: Nanoseconds?, start: Nanoseconds?) throws(CircuitBreakerError) -> Admitted {
+        var now = now
+        while true {
+            let admission = cell.step(now: now) { machine, box in
+                machine.admit(now: now, policy: box.policy, jitter: box.policy.hasJitter ? .random(in: -1...1) : 0)
+            }
+            switch admission {
+            case .admitted(let ticket):
+                return Admitted(ticket: ticket, start: start)
+            case .needsClock:
+                now = time.now()
+            case .rejected(let retryAfter, nil):
+                throw reject(retryAfter: retryAfter)
+            case .rejected(_, let reopen?):
+                let retryAfter = finishTrip(reopen, now: now ?? time.now())
+                throw reject(retryAfter: retryAfter ?? 0)
+            }
+        }
+    }
+
+    /// Counts a rejection, tells listeners that want it, and returns the error to throw.
+    func reject(retryAfter: Nanoseconds) -> CircuitBreakerError {
+        counters.increment(.rejected)
+        if flags.load(ordering: .relaxed) & Flags.rejectionEvents != 0 {
+            listenerList.deliver(BreakerEvent(kind: .rejected, retryAfter: Duration(nanoseconds: retryAfter)), from: self)
+        }
+        return CircuitBreakerError(reason: .open, retryAfter: retryAfter, context: rejectionContext)
+    }
+
+    /// Sizes the open period of `request` (running a custom open-duration policy outside the lock) and
+    /// opens the circuit if nothing changed meanwhile; returns the time until a trial, or `nil`.
+    func finishTrip(_ request: TripRequest, now: Nanoseconds) -> Nanoseconds? {
+        let box = cell.policy
+        var duration: Nanoseconds
+        if let size = box.openDuration {
+            duration = size(request.context).nanoseconds
+            if duration <= 0 { duration = box.policy.resetTimeout }
+        } else {
+            duration = box.policy.builtinOpenDuration(request.context, jitter: box.policy.hasJitter ? .random(in: -1...1) : 0)
+        }
+        return cell.step(now: now) { machine, _ in machine.finishTrip(request, duration: duration, now: now) }
+    }
+}

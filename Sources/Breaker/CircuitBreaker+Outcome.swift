@@ -1,0 +1,146 @@
+import Synchronization
+
+/// Recording how an admitted call ended: timing, counting, events and trips.
+extension CircuitBreaker {
+    /// What a finished call does next.
+    @usableFromInline
+    enum Verdict: Sendable {
+        /// Return the value, or rethrow the call's own error.
+        case proceed
+        /// Throw this instead.
+        case `throw`(CircuitBreakerError)
+    }
+
+    /// Records a success of a call admitted on the fast path.
+    @usableFromInline
+    func recordSuccess(_ admitted: Admitted) {
+        _ = complete(admitted, outcome: .success, error: nil)
+    }
+
+    /// Classifies and records a thrown error; `.proceed` means rethrow it.
+    @usableFromInline
+    func recordError(_ admitted: Admitted, _ error: any Error) -> Verdict {
+        let outcome = Self.classify(error, settings.withLock { $0.judging })
+        let verdict = complete(admitted, outcome: outcome, error: error)
+        // An excluded error is a success: it is rethrown as it is, even if it completed a window that trips.
+        return outcome == .failure ? verdict : .proceed
+    }
+
+    /// Records a returned value that `classify` judged; `.proceed` means return it.
+    @usableFromInline
+    func recordResult<R>(_ admitted: Admitted, _ result: R, _ outcome: CallOutcome) -> Verdict {
+        let error: (any Error)? = outcome == .failure ? FailedResult(description: String(describing: result)) : nil
+        let verdict = complete(admitted, outcome: outcome, error: error)
+        // A success never throws, even one slow enough to trip the circuit: its value is good.
+        return outcome == .failure ? verdict : .proceed
+    }
+
+    /// Runs `body` marked as inside this breaker's call, when wrapped functions need to know.
+    @usableFromInline
+    func runMarked<R>(_ body: () throws -> R) rethrows -> R {
+        guard flags.load(ordering: .relaxed) & Flags.hasWrappers != 0 else { return try body() }
+        return try ActiveCalls.$breakers.withValue(ActiveCalls.breakers.inserting(ObjectIdentifier(self))) { try body() }
+    }
+
+    /// The async form of ``runMarked(_:)``.
+    @usableFromInline
+    nonisolated(nonsending) func runMarked<R>(_ body: nonisolated(nonsending) () async throws -> R) async throws -> R {
+        guard flags.load(ordering: .relaxed) & Flags.hasWrappers != 0 else { return try await body() }
+        return try await ActiveCalls.$breakers.withValue(ActiveCalls.breakers.inserting(ObjectIdentifier(self))) { try await body() }
+    }
+
+    /// Records `outcome` of an admitted call; `error` is the call's error, if it threw.
+    @usableFromInline
+    func complete(_ admitted: Admitted, outcome: CallOutcome, error: (any Error)?) -> Verdict {
+        let word = cell.word.load(ordering: .acquiring)
+        if word & PublishedWord.recordsNothing != 0 { return .proceed }  // disabled: nothing counted, nothing heard
+        var now: Nanoseconds?
+        var slow = false
+        var duration: Nanoseconds?
+        if let start = admitted.start {
+            let end = readCallClock(word)
+            if word & PublishedWord.coarseCallTiming == 0 { now = end }  // a lagging reading only measures durations
+            duration = end.addingSaturating(-start)
+            let threshold = cell.slowThreshold.load(ordering: .relaxed)
+            if threshold > 0 && duration! >= threshold {
+                slow = true
+                counters.increment(.slow)
+            }
+        }
+        switch outcome.kind {
+        case .success: counters.increment(.success)
+        case .failure: counters.increment(.failure)
+        case .ignored: counters.increment(.ignored)
+        }
+        let listeners = outcomeListeners(admitted.listeners)
+        if outcome == .success && !slow && !admitted.ticket.isTrial {
+            if word & PublishedWord.successIsNoop != 0 {
+                emit(.succeeded, to: listeners, error: error, duration: duration)
+                return .proceed
+            }
+            // A quiet time window: park the success for the next locked section to count.
+            if word & PublishedWord.successDeferrable != 0 && PublishedWord.generation(of: word) == admitted.ticket.generation {
+                let finished = word & PublishedWord.coarseBuckets != 0 ? time.laggingNow() : (now ?? time.now())
+                if cell.parkSuccess(finishedAt: finished, generation: admitted.ticket.generation) {
+                    emit(.succeeded, to: listeners, error: error, duration: duration)
+                    return .proceed
+                }
+                if word & PublishedWord.coarseBuckets == 0 { now = now ?? finished }  // a lagging reading only places buckets
+            }
+        }
+        if now == nil && (outcome != .success || admitted.ticket.isTrial || word & PublishedWord.timesOutcomes != 0) {
+            now = time.now()
+        }
+        // A failure is heard once counted and before the change it causes; a success and an ignored call
+        // after the changes.
+        let heardFailure: (() -> Void)? =
+            outcome == .failure ? { self.emit(.failed, to: listeners, error: error ?? ReportedFailure(), duration: duration) } : nil
+        let result = cell.step(now: now, { machine, box in
+            machine.record(outcome, slow: slow, ticket: admitted.ticket, now: now, policy: box.policy, jitter: box.policy.hasJitter ? .random(in: -1...1) : 0)
+        }, beforeDelivery: heardFailure)
+        let verdict = settle(result, now: now, underlying: error ?? (outcome == .failure ? ReportedFailure() : nil))
+        switch outcome.kind {
+        case .success: emit(.succeeded, to: listeners, error: error, duration: duration)
+        case .ignored: emit(.ignored, to: listeners, error: error, duration: duration)
+        case .failure: break
+        }
+        if slow { emit(.slow, to: listeners, error: error, duration: duration) }
+        return verdict
+    }
+
+    /// Finishes a recorded outcome: trips the circuit if the machine asked for it, and says what the
+    /// caller throws.
+    private func settle(_ result: RecordResult, now: Nanoseconds?, underlying: (any Error)?) -> Verdict {
+        switch result {
+        case .dropped, .counted:
+            return .proceed
+        case .opened(let cause, let retryAfter):
+            return tripVerdict(cause, retryAfter: retryAfter, underlying: underlying)
+        case .tripRequested(let request):
+            guard let retryAfter = finishTrip(request, now: now ?? time.now()) else { return .proceed }
+            return tripVerdict(request.cause, retryAfter: retryAfter, underlying: underlying)
+        case .evaluateRule(let snapshot, let request):
+            guard let shouldTrip = cell.policy.shouldTrip, shouldTrip(snapshot) else { return .proceed }
+            guard let retryAfter = finishTrip(request, now: now ?? time.now()) else { return .proceed }
+            return tripVerdict(request.cause, retryAfter: retryAfter, underlying: underlying)
+        }
+    }
+
+    private func tripVerdict(_ cause: TransitionCause, retryAfter: Nanoseconds, underlying: (any Error)?) -> Verdict {
+        if settings.withLock({ $0.judging.throwOriginalErrorOnTrip }) { return .proceed }
+        let reopened = cause.kind == .trialFailed || cause.kind == .trialTimedOut
+        return .throw(
+            CircuitBreakerError(
+                reason: reopened ? .trialFailed : .tripped, retryAfter: Duration(nanoseconds: retryAfter), underlying: underlying,
+                breakerName: name))
+    }
+
+    /// Decides how a thrown error counts: the classifier, then cancellation (ignored), then the
+    /// exclusions (success), else failure.
+    static func classify(_ error: any Error, _ judging: Judging) -> CallOutcome {
+        if let classifier = judging.classifyError, let outcome = classifier(error) { return outcome }
+        if error is CancellationError { return .ignored }
+        if judging.exclude.contains(where: { $0.matches(error) }) { return .success }
+        return .failure
+    }
+}
