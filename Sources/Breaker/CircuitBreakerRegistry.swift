@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Hands out named breakers, each created once, from a default configuration or a named one: one
 /// breaker per downstream host, say.
 ///
@@ -9,7 +17,11 @@
 /// let payments = try registry.breaker(named: "payments", configuration: "strict")
 /// ```
 ///
-/// Safe to use from any thread; concurrent requests for one name get the same breaker.
+/// Safe to use from any thread. The storage factory and the breaker's construction run exactly once
+/// per name, even when many threads ask for the same new name at once: one of them builds the breaker,
+/// the others wait for that build and get the same breaker. Requests for other names do not wait
+/// meanwhile, and the storage factory never runs while the registry's own lock is held. (After
+/// ``removeBreaker(named:)`` the next request for the name builds a new breaker, once again.)
 public final class CircuitBreakerRegistry: Sendable {
     /// A configuration name the registry does not know.
     public struct UnknownConfiguration: Error, Hashable, CustomStringConvertible {
@@ -23,7 +35,15 @@ public final class CircuitBreakerRegistry: Sendable {
 
     private struct State: Sendable {
         var configurations: [String: CircuitBreaker.Configuration]
-        var breakers: [String: CircuitBreaker] = [:]
+        /// One entry per name asked for, from the first request on, whether or not its breaker is built yet.
+        var entries: [String: Entry] = [:]
+
+        /// Registers a new, not yet built, entry for `name`; cheap, so it runs under the registry's lock.
+        mutating func insertEntry(named name: String, configuration: CircuitBreaker.Configuration) -> Entry {
+            let entry = Entry(name: name, configuration: configuration)
+            entries[name] = entry
+            return entry
+        }
     }
 
     /// The configuration of breakers created without a configuration name.
@@ -39,7 +59,9 @@ public final class CircuitBreakerRegistry: Sendable {
     ///   - defaultConfiguration: For breakers asked for without a configuration name.
     ///   - configurations: Named configurations.
     ///   - listeners: Listeners every breaker of the registry starts with.
-    ///   - storage: Makes the storage of the breaker with the given name; a new `InMemoryStorage` by default.
+    ///   - storage: Makes the storage of the breaker with the given name; a new `InMemoryStorage` by
+    ///     default. Called exactly once per name (once more after ``removeBreaker(named:)``), never
+    ///     while the registry's lock is held; it must not ask the registry for the name it is building.
     ///   - clock: The clock of every breaker.
     public init<C: Clock>(
         defaultConfiguration: CircuitBreaker.Configuration = .init(),
@@ -60,6 +82,8 @@ public final class CircuitBreakerRegistry: Sendable {
     }
 
     /// Creates a registry on the continuous clock; every configuration is validated now.
+    ///
+    /// The storage factory is called exactly once per name, as with ``init(defaultConfiguration:configurations:listeners:storage:clock:)``.
     public convenience init(
         defaultConfiguration: CircuitBreaker.Configuration = .init(),
         configurations: [String: CircuitBreaker.Configuration] = [:],
@@ -72,29 +96,34 @@ public final class CircuitBreakerRegistry: Sendable {
     }
 
     /// The breaker named `name`, created with the default configuration the first time it is asked for.
+    ///
+    /// The breaker is built once: a caller that asks while another is building it waits for that
+    /// build and gets the same breaker.
     public func breaker(named name: String) -> CircuitBreaker {
-        existingOrNew(name, configuration: defaultConfiguration)
+        let entry = state.withLock { state in
+            state.entries[name] ?? state.insertEntry(named: name, configuration: defaultConfiguration)
+        }
+        return breaker(of: entry)
     }
 
     /// The breaker named `name`, created with the configuration named `configuration` the first time
-    /// it is asked for. A breaker that exists already is returned as it is.
+    /// it is asked for. A breaker that exists already (or is being created) is returned as it is.
+    ///
+    /// The breaker is built once: a caller that asks while another is building it waits for that
+    /// build and gets the same breaker.
     public func breaker(named name: String, configuration: String) throws(UnknownConfiguration) -> CircuitBreaker {
-        if let existing = state.withLock({ $0.breakers[name] }) { return existing }
-        guard let found = state.withLock({ $0.configurations[configuration] }) else {
-            throw UnknownConfiguration(name: configuration)
+        let entry = state.withLock { state -> Entry? in
+            if let existing = state.entries[name] { return existing }
+            guard let found = state.configurations[configuration] else { return nil }
+            return state.insertEntry(named: name, configuration: found)
         }
-        return existingOrNew(name, configuration: found)
+        guard let entry else { throw UnknownConfiguration(name: configuration) }
+        return breaker(of: entry)
     }
 
-    private func existingOrNew(_ name: String, configuration: CircuitBreaker.Configuration) -> CircuitBreaker {
-        if let existing = state.withLock({ $0.breakers[name] }) { return existing }
-        // Build outside the lock (a storage factory is user code), then keep whichever came first.
-        let candidate = makeBreaker(name, configuration, listeners, makeStorage(name))
-        return state.withLock { state in
-            if let winner = state.breakers[name] { return winner }
-            state.breakers[name] = candidate
-            return candidate
-        }
+    /// The entry's breaker, built by this caller if no one has started to (outside the registry's lock).
+    private func breaker(of entry: Entry) -> CircuitBreaker {
+        entry.breaker { makeBreaker(entry.name, entry.configuration, listeners, makeStorage(entry.name)) }
     }
 
     /// Adds or replaces the configuration `name`, for breakers created from now on.
@@ -103,12 +132,97 @@ public final class CircuitBreakerRegistry: Sendable {
         state.withLock { $0.configurations[name] = configuration }
     }
 
-    /// Every breaker created so far, by name.
-    public var breakers: [String: CircuitBreaker] { state.withLock { $0.breakers } }
+    /// Every breaker created so far, by name. A breaker still being built is not listed yet.
+    public var breakers: [String: CircuitBreaker] {
+        state.withLock { $0.entries }.compactMapValues { $0.builtBreaker }
+    }
 
     /// Forgets the breaker `name`; the next request creates a new one. Returns the forgotten breaker.
+    ///
+    /// Never waits for a build: if the breaker is still being built, it is forgotten all the same
+    /// (the callers already waiting for it get it) and the result is `nil`.
     @discardableResult
     public func removeBreaker(named name: String) -> CircuitBreaker? {
-        state.withLock { $0.breakers.removeValue(forKey: name) }
+        state.withLock { $0.entries.removeValue(forKey: name) }?.builtBreaker
+    }
+}
+
+extension CircuitBreakerRegistry {
+    /// One name's slot: the configuration it is built with, and a once-guard around the build.
+    ///
+    /// The first caller of `breaker(build:)` claims the build and runs it with no lock held; callers
+    /// that come while it runs wait on the entry's condition variable (this entry only, never the
+    /// registry) and get the built breaker. The entry's mutex guards only the phase, a few instructions
+    /// at a time. A pthread mutex and condition variable, as in `Locked`, which has no way to wait.
+    fileprivate final class Entry: @unchecked Sendable {
+        private enum Phase {
+            case unclaimed
+            case building(by: pthread_t)
+            case built(CircuitBreaker)
+        }
+
+        let name: String
+        let configuration: CircuitBreaker.Configuration
+        private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+        private let condition: UnsafeMutablePointer<pthread_cond_t>
+        /// Guarded by `mutex`.
+        private var phase = Phase.unclaimed
+
+        init(name: String, configuration: CircuitBreaker.Configuration) {
+            self.name = name
+            self.configuration = configuration
+            mutex = .allocate(capacity: 1)
+            mutex.initialize(to: pthread_mutex_t())
+            var rc = pthread_mutex_init(mutex, nil)
+            precondition(rc == 0, "pthread_mutex_init failed: \(rc)")
+            condition = .allocate(capacity: 1)
+            condition.initialize(to: pthread_cond_t())
+            rc = pthread_cond_init(condition, nil)
+            precondition(rc == 0, "pthread_cond_init failed: \(rc)")
+        }
+
+        deinit {
+            pthread_cond_destroy(condition)
+            condition.deinitialize(count: 1)
+            condition.deallocate()
+            pthread_mutex_destroy(mutex)
+            mutex.deinitialize(count: 1)
+            mutex.deallocate()
+        }
+
+        /// The breaker, if built.
+        var builtBreaker: CircuitBreaker? {
+            pthread_mutex_lock(mutex)
+            defer { pthread_mutex_unlock(mutex) }
+            if case .built(let breaker) = phase { return breaker }
+            return nil
+        }
+
+        /// The breaker: built by `build` if no caller has claimed the build yet, otherwise the one the
+        /// claiming caller builds (waiting for it if need be). `build` runs at most once per entry.
+        func breaker(build: () -> CircuitBreaker) -> CircuitBreaker {
+            pthread_mutex_lock(mutex)
+            while true {
+                switch phase {
+                case .built(let breaker):
+                    pthread_mutex_unlock(mutex)
+                    return breaker
+                case .building(let builder):
+                    precondition(
+                        pthread_equal(builder, pthread_self()) == 0,
+                        "the storage factory of CircuitBreakerRegistry asked the registry for '\(name)', the breaker it is building")
+                    pthread_cond_wait(condition, mutex)
+                case .unclaimed:
+                    phase = .building(by: pthread_self())
+                    pthread_mutex_unlock(mutex)
+                    let breaker = build()
+                    pthread_mutex_lock(mutex)
+                    phase = .built(breaker)
+                    pthread_cond_broadcast(condition)
+                    pthread_mutex_unlock(mutex)
+                    return breaker
+                }
+            }
+        }
     }
 }
