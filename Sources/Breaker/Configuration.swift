@@ -12,7 +12,20 @@ extension CircuitBreaker {
     ///
     /// The defaults are aiobreaker's: five consecutive failures open the circuit for 60 seconds, one
     /// trial call decides in half-open.
-    public struct Configuration: Sendable {
+    ///
+    /// Two configurations are equal when every field is. Closures compare by identity, since Swift
+    /// cannot compare functions: a configuration copied from another is equal to it, but one given its
+    /// own closure (``classifyError``, ``TripPolicy/custom(_:)``, ``OpenDurationPolicy/custom(_:)``,
+    /// ``ErrorFilter/matching(_:)``), even one with the same text, is not.
+    ///
+    /// ```swift
+    /// var a = CircuitBreaker.Configuration()
+    /// a.classifyError = { _ in nil }
+    /// let b = a                       // b == a
+    /// var c = a
+    /// c.classifyError = { _ in nil }  // c != a: another closure
+    /// ```
+    public struct Configuration: Sendable, Hashable {
         /// Counted failures in a row that open the circuit under ``TripPolicy/consecutiveFailures``
         /// (aiobreaker's `fail_max`). Default 5; at least 1.
         public var failMax: Int = 5
@@ -36,7 +49,15 @@ extension CircuitBreaker {
         /// Decides how a thrown error counts before any other rule; return `nil` to fall back to the
         /// defaults (`CancellationError` is ignored, an ``exclude`` match is a success, anything else a
         /// failure). Runs outside the breaker's lock. Default `nil`.
-        public var classifyError: (@Sendable (any Error) -> CallOutcome?)? = nil
+        ///
+        /// For equality each assignment of a closure is a new classifier, even of a closure read from
+        /// another configuration: copy the whole configuration to keep two equal.
+        public var classifyError: (@Sendable (any Error) -> CallOutcome?)? {
+            get { classifier?.classify }
+            set { classifier = newValue.map(ErrorClassifier.init) }
+        }
+        /// The stored ``classifyError``, with the identity that equality compares.
+        private var classifier: ErrorClassifier? = nil
         /// When `true`, the call that trips the circuit, and a failed half-open trial, rethrow their
         /// own error instead of ``CircuitBreakerError`` (pybreaker's `throw_new_error_on_trip=False`).
         /// Default `false`.
@@ -44,6 +65,22 @@ extension CircuitBreaker {
 
         /// The defaults described on each property.
         public init() {}
+
+        /// A classifier closure boxed once per assignment; equal only to itself and its copies.
+        private struct ErrorClassifier: Sendable, Hashable {
+            private final class Box: Sendable {
+                let classify: @Sendable (any Error) -> CallOutcome?
+                init(_ classify: @escaping @Sendable (any Error) -> CallOutcome?) { self.classify = classify }
+            }
+            private let box: Box
+
+            init(_ classify: @escaping @Sendable (any Error) -> CallOutcome?) { box = Box(classify) }
+
+            var classify: @Sendable (any Error) -> CallOutcome? { box.classify }
+
+            static func == (lhs: ErrorClassifier, rhs: ErrorClassifier) -> Bool { lhs.box === rhs.box }
+            func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(box)) }
+        }
 
         /// Checks every value and throws an error naming the first field out of range.
         public func validate() throws(ConfigurationError) {

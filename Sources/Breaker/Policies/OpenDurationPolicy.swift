@@ -5,13 +5,42 @@
 /// configuration.openDuration = .exponential(multiplier: 2, maximum: .seconds(600), jitter: 0.1)
 /// configuration.openDuration = .custom { trip in .seconds(30 * trip.consecutiveTrips) }
 /// ```
-public struct OpenDurationPolicy: Sendable, CustomStringConvertible {
+///
+/// Two policies are equal when they are the same rule with the same numbers. A ``custom(_:)`` policy
+/// is equal only to itself and its copies, like ``ErrorFilter/matching(_:)``: calling `custom` twice,
+/// even with the same closure, makes two different policies.
+public struct OpenDurationPolicy: Sendable, Hashable, CustomStringConvertible {
     enum Kind: Sendable {
         case fixed
         case exponential(multiplier: Double, maximum: Duration, jitter: Double)
         case custom(@Sendable (TripContext) -> Duration)
     }
     let kind: Kind
+    /// Made when a custom sizing closure is given and kept with it (so its identity is never reused):
+    /// what equality compares for `.custom`. `nil` for the other kinds.
+    private let customRule: CustomRuleIdentity?
+
+    private final class CustomRuleIdentity: Sendable {}
+
+    /// What equality and hashing compare.
+    private enum Identity: Hashable {
+        case fixed
+        case exponential(multiplier: Double, maximum: Duration, jitter: Double)
+        case custom(ObjectIdentifier)
+    }
+
+    init(kind: Kind) {
+        self.kind = kind
+        if case .custom = kind { customRule = CustomRuleIdentity() } else { customRule = nil }
+    }
+
+    private var identity: Identity {
+        switch kind {
+        case .fixed: .fixed
+        case .exponential(let multiplier, let maximum, let jitter): .exponential(multiplier: multiplier, maximum: maximum, jitter: jitter)
+        case .custom: .custom(ObjectIdentifier(customRule!))
+        }
+    }
 
     /// ``CircuitBreaker/Configuration/resetTimeout`` after every trip.
     public static let fixed = OpenDurationPolicy(kind: .fixed)
@@ -34,6 +63,14 @@ public struct OpenDurationPolicy: Sendable, CustomStringConvertible {
         if case .fixed = kind { return false }
         return true
     }
+
+    /// Equal when both are ``fixed``, both the same
+    /// ``exponential(multiplier:maximum:jitter:)``, or both the same ``custom(_:)`` policy (one call
+    /// of `custom` and its copies).
+    public static func == (lhs: OpenDurationPolicy, rhs: OpenDurationPolicy) -> Bool { lhs.identity == rhs.identity }
+
+    /// Hashes what ``==(_:_:)`` compares.
+    public func hash(into hasher: inout Hasher) { hasher.combine(identity) }
 
     /// A short account of the policy.
     public var description: String {

@@ -9,13 +9,42 @@
 ///
 /// The rate and custom policies read the sliding window set by
 /// ``CircuitBreaker/Configuration/window``; the consecutive policy needs no window.
-public struct TripPolicy: Sendable, CustomStringConvertible {
+///
+/// Two policies are equal when they are the same rule with the same numbers. A ``custom(_:)`` policy
+/// is equal only to itself and its copies, like ``ErrorFilter/matching(_:)``: calling `custom` twice,
+/// even with the same closure, makes two different policies.
+public struct TripPolicy: Sendable, Hashable, CustomStringConvertible {
     enum Kind: Sendable {
         case consecutive
         case rate(threshold: Double, minimumCalls: Int)
         case custom(@Sendable (WindowSnapshot) -> Bool)
     }
     let kind: Kind
+    /// Made when a custom rule is given and kept with it (so its identity is never reused): what
+    /// equality compares for `.custom`. `nil` for the other kinds.
+    private let customRule: CustomRuleIdentity?
+
+    private final class CustomRuleIdentity: Sendable {}
+
+    /// What equality and hashing compare.
+    private enum Identity: Hashable {
+        case consecutive
+        case rate(threshold: Double, minimumCalls: Int)
+        case custom(ObjectIdentifier)
+    }
+
+    init(kind: Kind) {
+        self.kind = kind
+        if case .custom = kind { customRule = CustomRuleIdentity() } else { customRule = nil }
+    }
+
+    private var identity: Identity {
+        switch kind {
+        case .consecutive: .consecutive
+        case .rate(let threshold, let minimumCalls): .rate(threshold: threshold, minimumCalls: minimumCalls)
+        case .custom: .custom(ObjectIdentifier(customRule!))
+        }
+    }
 
     /// Opens after ``CircuitBreaker/Configuration/failMax`` counted failures in a row (aiobreaker's
     /// rule). Any success, or excluded error, resets the count.
@@ -39,6 +68,13 @@ public struct TripPolicy: Sendable, CustomStringConvertible {
         if case .consecutive = kind { return false }
         return true
     }
+
+    /// Equal when both are ``consecutiveFailures``, both the same ``failureRate(_:minimumCalls:)``,
+    /// or both the same ``custom(_:)`` policy (one call of `custom` and its copies).
+    public static func == (lhs: TripPolicy, rhs: TripPolicy) -> Bool { lhs.identity == rhs.identity }
+
+    /// Hashes what ``==(_:_:)`` compares.
+    public func hash(into hasher: inout Hasher) { hasher.combine(identity) }
 
     /// A short account of the policy.
     public var description: String {
