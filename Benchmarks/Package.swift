@@ -31,6 +31,12 @@ let package = Package(
             dependencies: [.product(name: "Breaker", package: "swift-breaker")],
             path: "Profile/BreakerProfile"
         ),
+        // Memory per idle breaker (RSS growth over 100,000 breakers), one fresh process per measurement.
+        .executableTarget(
+            name: "BreakerMemory",
+            dependencies: [.product(name: "Breaker", package: "swift-breaker")],
+            path: "Memory/BreakerMemory"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

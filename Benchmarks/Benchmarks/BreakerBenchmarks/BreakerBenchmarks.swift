@@ -88,6 +88,28 @@ func rejectedCall(_ breaker: CircuitBreaker, _ value: Int) -> Int {
     }
 }
 
+/// A listener that implements only `stateChange`, so a breaker in a steady closed state has nothing
+/// to tell it: scenario 26 measures what merely having such a listener costs each call.
+final class StateChangeCounter: CircuitBreakerListener {
+    let changes = Atomic<Int>(0)
+
+    func stateChange(_ breaker: CircuitBreaker, from: CircuitState, to: CircuitState) {
+        changes.wrappingAdd(1, ordering: .relaxed)
+    }
+}
+
+/// A listener that implements every per-call hook (`beforeCall`, `success`, `failure`), each a relaxed
+/// atomic increment: scenario 27 measures the cost of delivering two events per successful call.
+final class EveryCallCounter: CircuitBreakerListener {
+    let before = Atomic<Int>(0)
+    let successes = Atomic<Int>(0)
+    let failures = Atomic<Int>(0)
+
+    func beforeCall(_ breaker: CircuitBreaker) { before.wrappingAdd(1, ordering: .relaxed) }
+    func success(_ breaker: CircuitBreaker) { successes.wrappingAdd(1, ordering: .relaxed) }
+    func failure(_ breaker: CircuitBreaker, error: any Error) { failures.wrappingAdd(1, ordering: .relaxed) }
+}
+
 // MARK: - The suite
 
 let benchmarks: @Sendable () -> Void = {
@@ -116,6 +138,24 @@ let benchmarks: @Sendable () -> Void = {
     let mutexSync = MutexBreaker(failMax: 5, resetTimeout: .seconds(60))
     Benchmark("03 reference: double Mutex, closed, sync", configuration: perKilo) { benchmark in
         for i in benchmark.scaledIterations { blackHole(try mutexSync.call { work(i) }) }
+    }
+
+    // MARK: Closed, sync, with an observer
+    //
+    // The listener is added before the benchmark is registered, so the harness's warm-up iterations
+    // (100 × 1,000 calls) run through the breaker with it first: a core that learns after the first
+    // event which hooks a listener leaves empty is measured after it has learnt.
+
+    let stateObserved = CircuitBreaker(name: "state-observer")
+    stateObserved.addListener(StateChangeCounter())
+    Benchmark("26 ours: closed, consecutive, sync, with a state-change observer", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try stateObserved.call { work(i) }) }
+    }
+
+    let everyCallObserved = CircuitBreaker(name: "every-call-observer")
+    everyCallObserved.addListener(EveryCallCounter())
+    Benchmark("27 ours: closed, consecutive, sync, with an every-call observer", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try everyCallObserved.call { work(i) }) }
     }
 
     // MARK: Closed, async

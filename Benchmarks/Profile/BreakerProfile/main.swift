@@ -5,9 +5,10 @@
 //     valgrind --tool=callgrind .build/release/BreakerProfile count-window 100000
 //
 // Scenarios: consecutive, count-window, count-window-10000, time-window, time-window-10000, slow-calls,
-// rejection, half-open, cycle.
+// rejection, half-open, cycle, state-observer, every-call-observer.
 
 import Breaker
+import Synchronization
 
 @inline(never)
 func work(_ value: Int) -> Int { value &+ 1 }
@@ -27,6 +28,34 @@ func breaker(trip: TripPolicy = .consecutiveFailures, window: SlidingWindow = .l
     configuration.resetTimeout = .seconds(3600)
     configuration.halfOpen = HalfOpenPolicy(permittedCalls: 1, successesToClose: 1, maxTrialDuration: nil)
     return CircuitBreaker(name: scenario, configuration: configuration)
+}
+
+/// Implements only `stateChange`: in a steady closed state it has nothing to hear.
+final class StateChangeCounter: CircuitBreakerListener {
+    let changes = Atomic<Int>(0)
+    func stateChange(_ breaker: CircuitBreaker, from: CircuitState, to: CircuitState) {
+        changes.wrappingAdd(1, ordering: .relaxed)
+    }
+}
+
+/// Implements every per-call hook, each a relaxed atomic increment.
+final class EveryCallCounter: CircuitBreakerListener {
+    let before = Atomic<Int>(0)
+    let successes = Atomic<Int>(0)
+    let failures = Atomic<Int>(0)
+    func beforeCall(_ breaker: CircuitBreaker) { before.wrappingAdd(1, ordering: .relaxed) }
+    func success(_ breaker: CircuitBreaker) { successes.wrappingAdd(1, ordering: .relaxed) }
+    func failure(_ breaker: CircuitBreaker, error: any Error) { failures.wrappingAdd(1, ordering: .relaxed) }
+}
+
+/// A default breaker (`CircuitBreaker(name:)`, like benchmarks 26 and 27) with one listener added; a
+/// few calls before the loop let a core that learns which hooks a listener leaves empty do so (run
+/// with a count of 0 too, as usual, to subtract them).
+func observed(_ listener: any CircuitBreakerListener) -> CircuitBreaker {
+    let observed = CircuitBreaker(name: scenario)
+    observed.addListener(listener)
+    for i in 0..<10 { sink((try? observed.call { work(i) }) ?? 0) }
+    return observed
 }
 
 func closedLoop(_ breaker: CircuitBreaker) {
@@ -69,6 +98,10 @@ case "cycle":
         cycling.halfOpen()
         sink((try? cycling.call { work(i) }) ?? 0)
     }
+case "state-observer":
+    closedLoop(observed(StateChangeCounter()))
+case "every-call-observer":
+    closedLoop(observed(EveryCallCounter()))
 default:
     fatalError("unknown scenario \(scenario)")
 }
