@@ -53,6 +53,21 @@ struct ModeTests {
         #expect(f.breaker.state == .open)
     }
 
+    @Test func disabledCountsNothingInMetricsAndIsNotHeard() throws {
+        let f = PolicyFixture { $0.failMax = 1 }
+        f.breaker.setMode(.disabled)
+        f.recorder.removeAll()
+        f.run("FSF")
+        try f.breaker.call {}
+        let metrics = f.breaker.metrics
+        #expect(metrics.calls == 0 && metrics.successes == 0 && metrics.failures == 0, "nothing is recorded, metrics included")
+        #expect(metrics.window.calls == 0)
+        #expect(f.recorder.events.isEmpty, "no per-call events while disabled")
+        f.breaker.setMode(.normal)
+        try f.breaker.call {}
+        #expect(f.breaker.metrics.successes == 1, "counting resumes with the normal mode")
+    }
+
     @Test func forcedOpenIgnoresTheTimer() {
         let f = PolicyFixture { $0.resetTimeout = .seconds(1) }
         f.breaker.setMode(.forcedOpen)

@@ -167,7 +167,9 @@ struct StressTests {
                     $0.halfOpen = HalfOpenPolicy(permittedCalls: rng.int(1...4), successesToClose: rng.int(1...3), maxTrialDuration: .milliseconds(rng.int(1...50)))
                 }
             case 84..<86:
-                breaker.setMode([OperatingMode.disabled, .forcedOpen, .metricsOnly][rng.int(0...2)])
+                // Not `.disabled`: calls that end while disabled are not counted at all (by design), which
+                // would break the exact accounting this test checks. `DisabledModeTests` covers it.
+                breaker.setMode([OperatingMode.forcedOpen, .metricsOnly][rng.int(0...1)])
                 breaker.setMode(.normal)
             default:
                 _ = breaker.metrics  // readers race with everything else

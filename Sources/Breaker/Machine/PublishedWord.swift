@@ -75,14 +75,14 @@ extension CircuitMachine {
         switch mode.kind {
         case .disabled:
             bits |= PublishedWord.admitsFreely | PublishedWord.successIsNoop | PublishedWord.recordsNothing
-        case .metricsOnly, .normal where state == .closed:
-            bits |= PublishedWord.admitsFreely
-            if successChangesNothing { bits |= PublishedWord.successIsNoop }
-            if deferWidth != nil { bits |= PublishedWord.successDeferrable }
         case .forcedOpen:
             break
-        case .normal:
-            if state == .open && openedAt != nil {
+        case .metricsOnly, .normal:
+            if state == .closed {
+                bits |= PublishedWord.admitsFreely
+                if successChangesNothing { bits |= PublishedWord.successIsNoop }
+                if deferWidth != nil { bits |= PublishedWord.successDeferrable }
+            } else if state == .open && openedAt != nil {
                 bits |= PublishedWord.rejectsUntilDeadline
                 deadline = max(openUntil, gateDeadline ?? .min)
             } else if state == .halfOpen, let policy, !reopenPending {
