@@ -59,6 +59,27 @@ struct WrapTests {
         #expect(outer.failureCount == 1)
     }
 
+    @Test(arguments: [2, 3, 4])
+    func aWrappedFunctionOfAnyNestedBreakerCountsOnce(depth: Int) throws {
+        // Breakers nested `depth` deep, each calling through the next; the innermost calls a function
+        // wrapped by each of them in turn. Every breaker is active, so each wrapped function counts once.
+        let clock = ManualClock()
+        let breakers = (0..<depth).map { CircuitBreaker(name: "b\($0)", failMax: 10, clock: clock) }
+        let wrapped = breakers.map { $0.wrap(fail) }
+        func nest(_ level: Int) throws {
+            if level == depth {
+                for function in wrapped { _ = try? function(1) }
+                return
+            }
+            try breakers[level].call { try nest(level + 1) }
+        }
+        try nest(0)
+        for breaker in breakers {
+            #expect(breaker.metrics.successes == 1, "\(breaker.name ?? ""): its own call, once; its wrapped function inside it is not counted again")
+            #expect(breaker.metrics.failures == 0)
+        }
+    }
+
     @Test func theGuardHoldsAcrossSuspensionPoints() async throws {
         let f = Fixture(failMax: 5)
         let protectedDouble = f.breaker.wrap(asyncDouble)

@@ -91,8 +91,9 @@ struct CircuitMachine: Sendable {
 
     // MARK: Admission
 
-    /// Admits a call, or rejects it. `jitter` is a random sample in -1...1 for an open period this
-    /// step may start (a half-open deadline passing); the shell draws it when the policy has jitter.
+    /// Admits a call, or rejects it. `jitter` is a random sample in -1...1 for the open period this
+    /// step starts when a half-open trial has run past its deadline; the shell draws it when the
+    /// policy has jitter.
     mutating func admit(now: Nanoseconds?, policy: MachinePolicy, jitter: Double = 0) -> MachineStep<Admission> {
         var changes = MachineChanges()
         switch mode.kind {
@@ -106,8 +107,9 @@ struct CircuitMachine: Sendable {
         case .open:
             guard let now else { return MachineStep(.needsClock) }
             anchor(now: now, policy: policy)
-            if now < openUntil { return MachineStep(.rejected(retryAfter: openUntil - now, reopen: nil)) }
-            if let wait = gateWait(now: now) { return MachineStep(.rejected(retryAfter: wait, reopen: nil)) }
+            let gateWait = gateWait(now: now)
+            if now < openUntil { return MachineStep(.rejected(retryAfter: max(openUntil - now, gateWait ?? 0), reopen: nil)) }
+            if let gateWait { return MachineStep(.rejected(retryAfter: gateWait, reopen: nil)) }
             enter(.halfOpen, at: now, cause: TransitionCause(.openPeriodElapsed), changes: &changes)
             return MachineStep(admitTrial(now: now), changes)
         case .halfOpen:
@@ -122,10 +124,10 @@ struct CircuitMachine: Sendable {
                 let retryAfter = applyTrip(request, duration: policy.builtinOpenDuration(request.context, jitter: jitter), now: now, changes: &changes)
                 return MachineStep(.rejected(retryAfter: retryAfter ?? 0, reopen: nil), changes)
             }
-            if let wait = gateWait(now: now) { return MachineStep(.rejected(retryAfter: wait, reopen: nil)) }
             if trialsInFlight >= policy.permittedTrials {
                 return MachineStep(.rejected(retryAfter: trialDeadline(policy: policy).map { max(0, $0 - now) } ?? 0, reopen: nil))
             }
+            if let wait = gateWait(now: now) { return MachineStep(.rejected(retryAfter: wait, reopen: nil)) }
             return MachineStep(admitTrial(now: now))
         }
     }

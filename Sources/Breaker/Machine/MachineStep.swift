@@ -28,8 +28,8 @@ struct MachineChange: Sendable, Equatable {
     var origin: UInt64
 }
 
-/// Up to two changes made by one event (open → half-open → open when a trial deadline passes), without
-/// allocating.
+/// The changes one event committed, in order, without allocating. Every event commits at most one
+/// today; a second slot keeps the shell's loop honest should an event ever commit two.
 struct MachineChanges: Sendable {
     private(set) var first: MachineChange?
     private(set) var second: MachineChange?
