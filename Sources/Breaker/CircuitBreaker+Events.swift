@@ -28,7 +28,8 @@ extension CircuitBreaker {
         /// The ``Flags`` these listeners need.
         var flags: UInt32 {
             var flags: UInt32 = 0
-            if !interests.isDisjoint(with: .calls) { flags |= Flags.callEvents }
+            if !interests.isDisjoint(with: [.admitted, .succeeded]) { flags |= Flags.callEvents }
+            if !interests.isDisjoint(with: [.failed, .ignored, .slow]) { flags |= Flags.outcomeEvents }
             if interests.contains(.rejected) { flags |= Flags.rejectionEvents }
             return flags
         }
@@ -50,7 +51,7 @@ extension CircuitBreaker {
     /// call hears, or stops hearing, the rest of it.
     func outcomeListeners(_ list: ListenerList?) -> ListenerList? {
         if let list, list.version == listenersVersion.load(ordering: .acquiring) { return list }
-        return flags.load(ordering: .relaxed) & Flags.callEvents != 0 ? listenerList : nil
+        return flags.load(ordering: .relaxed) & (Flags.callEvents | Flags.outcomeEvents) != 0 ? listenerList : nil
     }
 
     /// Delivers a per-call event on the calling thread, if a listener wants its kind.
@@ -90,9 +91,15 @@ extension CircuitBreaker {
             listenersVersion.store(list.version, ordering: .releasing)
             let wasEmpty = settings.listeners.isEmpty
             settings.listeners = list
-            // Two steps under the settings lock: `wrap` may set hasWrappers at any time, and must not be lost.
-            flags.bitwiseAnd(~(Flags.callEvents | Flags.rejectionEvents), ordering: .relaxed)
-            flags.bitwiseOr(list.flags, ordering: .releasing)
+            // One atomic exchange, so that no call sees the bits half-updated, keeping hasWrappers, which
+            // `wrap` may set at any time.
+            var current = flags.load(ordering: .relaxed)
+            while true {
+                let desired = current & Flags.hasWrappers | list.flags
+                let (exchanged, original) = flags.compareExchange(expected: current, desired: desired, ordering: .releasing)
+                if exchanged { break }
+                current = original
+            }
             if wasEmpty && !list.isEmpty { cell.subscribe(self) }
             if !wasEmpty && list.isEmpty { cell.unsubscribe(self) }
             return result

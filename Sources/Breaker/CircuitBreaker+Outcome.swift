@@ -72,7 +72,10 @@ extension CircuitBreaker {
         case .failure: counters.increment(.failure)
         case .ignored: counters.increment(.ignored)
         }
-        let listeners = outcomeListeners(admitted.listeners)
+        // Look the listeners up only if one may want this outcome: a plain success is wanted only by
+        // listeners of every call, which the call found at admission.
+        let wanted = outcome == .success && !slow ? Flags.callEvents : Flags.callEvents | Flags.outcomeEvents
+        let listeners = flags.load(ordering: .relaxed) & wanted != 0 ? outcomeListeners(admitted.listeners) : nil
         if outcome == .success && !slow && !admitted.ticket.isTrial {
             if word & PublishedWord.successIsNoop != 0 {
                 emit(.succeeded, to: listeners, error: error, duration: duration)

@@ -43,8 +43,12 @@ public final class CircuitBreaker: Sendable {
     /// Bits of ``flags``.
     @usableFromInline
     enum Flags {
-        /// A listener wants per-call events (``BreakerEvent/Kinds/calls``).
+        /// A listener wants the events of every call (``BreakerEvent/Kinds/admitted`` or
+        /// ``BreakerEvent/Kinds/succeeded``): calls take the general path.
         @usableFromInline static let callEvents: UInt32 = 1
+        /// A listener wants the events of calls that did not simply succeed (failed, ignored, slow):
+        /// those outcomes look the listeners up; healthy calls stay on the fast path.
+        @usableFromInline static let outcomeEvents: UInt32 = 8
         /// A listener wants rejections.
         @usableFromInline static let rejectionEvents: UInt32 = 2
         /// A function was wrapped with `ignoreOnCall`: calls mark themselves active for it.

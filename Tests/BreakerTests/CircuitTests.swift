@@ -96,10 +96,9 @@ struct CircuitTests {
         let changes = journal.changes
         #expect(changes.map(\.sequence) == Array(1...UInt64(changes.count)), "numbered with no gap and delivered in order")
         #expect(changes.filter(\.isRemote).count == remoteApplied.value, "every applied remote change, once")
-        var epoch: UInt64 = 0
-        for change in changes {
-            #expect(change.snapshot.epoch > epoch, "epochs only grow")
-            epoch = change.snapshot.epoch
+        for (previous, next) in zip(changes, changes.dropFirst()) {
+            let newer = next.snapshot.isNewer(thanEpoch: previous.snapshot.epoch, origin: previous.snapshot.origin)
+            #expect(newer, "every change is newer than the one before it, by epoch then origin")
         }
         let expected = changes.filter(\.isTransition).map { "\($0.previousState)->\($0.state)" }
         for index in 0..<3 {
