@@ -16,7 +16,7 @@ let package = Package(
         .executable(name: "breaker-demo", targets: ["breaker-demo"]),
     ],
     targets: [
-        .target(name: "Breaker", dependencies: [], swiftSettings: strictSettings),
+        .target(name: "Breaker", dependencies: [], exclude: ["Internal/README.md"], swiftSettings: strictSettings),
         .target(name: "BreakerTestKit", dependencies: ["Breaker"], swiftSettings: strictSettings),
         .executableTarget(name: "breaker-demo", dependencies: ["Breaker", "BreakerTestKit"], swiftSettings: strictSettings),
         .testTarget(name: "BreakerTests", dependencies: ["Breaker", "BreakerTestKit"], swiftSettings: strictSettings),

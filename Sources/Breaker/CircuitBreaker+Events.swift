@@ -25,6 +25,9 @@ extension CircuitBreaker {
 
         var isEmpty: Bool { registrations.isEmpty }
 
+        /// The list of a breaker created without listeners, shared by all of them.
+        static let none = ListenerList([])
+
         /// The ``Flags`` these listeners need.
         var flags: UInt32 {
             var flags: UInt32 = 0

@@ -149,8 +149,8 @@ public final class CircuitBreaker: Sendable {
         rejectionContext = CircuitBreakerError.Context(underlying: nil, breakerName: name)
         self.storage = storage
         cell = storage.local
-        time = cell.attach(configuration: configuration, time: TimeSource(clock)).1
-        let list = ListenerList(listeners.map { ListenerList.Registration(listener: $0, interests: $0.interests) })
+        time = cell.attach(configuration: configuration, time: TimeSource.of(clock)).1
+        let list = listeners.isEmpty ? ListenerList.none : ListenerList(listeners.map { ListenerList.Registration(listener: $0, interests: $0.interests) })
         settings = Locked(Settings(judging: Judging(configuration), listeners: list))
         flags = Atomic(list.flags)
         cell.replicate(to: storage)

@@ -154,6 +154,7 @@ extension CircuitBreakerRegistry {
     /// that come while it runs wait on the entry's condition variable (this entry only, never the
     /// registry) and get the built breaker. The entry's mutex guards only the phase, a few instructions
     /// at a time. A pthread mutex and condition variable, as in `Locked`, which has no way to wait.
+    /// `@unchecked Sendable`: the phase is read and written only with the entry's mutex held.
     fileprivate final class Entry: @unchecked Sendable {
         private enum Phase {
             case unclaimed

@@ -8,6 +8,8 @@ import Breaker
 /// _ = try? breaker.call { throw Timeout() }
 /// #expect(recorder.events == [.beforeCall, .failure("Timeout()"), .stateChange(.closed, .open)])
 /// ```
+///
+/// `@unchecked Sendable`: what it records is reached only under its ``TestKitLock``.
 public final class EventRecorder: CircuitBreakerListener, @unchecked Sendable {
     /// One recorded event.
     public enum Event: Hashable, Sendable, CustomStringConvertible {

@@ -9,6 +9,8 @@ import Breaker
 /// breaker.open()
 /// clock.advance(by: .seconds(30))     // the next call is a half-open trial
 /// ```
+///
+/// `@unchecked Sendable`: its mutable state is reached only under its ``TestKitLock``.
 public final class ManualClock: Clock, @unchecked Sendable {
     /// A point on a ``ManualClock``: the time elapsed since the clock's start.
     public struct Instant: InstantProtocol, InstantWithFixedZero, Hashable, Sendable, CustomStringConvertible {

@@ -8,6 +8,8 @@ import Darwin
 
 /// A pthread mutex guarding the test kit's own state (the thread sanitizer understands it, unlike
 /// `Synchronization.Mutex` on Linux).
+///
+/// `@unchecked Sendable`: the mutex lives behind a pointer that is only ever passed to pthread calls.
 final class TestKitLock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 

@@ -1,5 +1,6 @@
 import Breaker
 import BreakerTestKit
+import Synchronization
 
 // A walk-through of the breaker at work: two minutes of traffic to a flaky in-process dependency,
 // simulated on a manual clock so it runs in a moment and prints the same thing every time.
@@ -40,13 +41,14 @@ struct SplitMix {
 }
 
 /// Prints each state change with the simulated time.
-final class TimelineListener: CircuitBreakerListener, @unchecked Sendable {
+final class TimelineListener: CircuitBreakerListener {
     let clock: ManualClock
-    private(set) var trips = 0
+    private let tripCount = Atomic<Int>(0)
+    var trips: Int { tripCount.load(ordering: .relaxed) }
     init(clock: ManualClock) { self.clock = clock }
 
     func stateChange(_ breaker: CircuitBreaker, from: CircuitState, to: CircuitState) {
-        if to == .open { trips += 1 }
+        if to == .open { tripCount.add(1, ordering: .relaxed) }
         let seconds = Double(clock.now.offset.components.seconds) + Double(clock.now.offset.components.attoseconds) / 1e18
         let label = breaker.name ?? "breaker"
         print("  t=\(pad(format(seconds), 6))s  \(label): \(from) -> \(to)")

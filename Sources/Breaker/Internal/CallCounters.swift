@@ -22,6 +22,7 @@ final class Stripes: Sendable {
     /// reached through an `Atomic`, so sharing it between threads is safe.
     @usableFromInline let address: UInt
 
+    @usableFromInline
     init() {
         let total = Self.count * Self.words
         let raw = UnsafeMutableRawPointer.allocate(byteCount: total * MemoryLayout<Atomic<UInt64>>.stride, alignment: 128)
@@ -54,27 +55,24 @@ final class Stripes: Sendable {
 /// Lifetime counts of a breaker's calls, one counter per ``Kind``.
 ///
 /// Counts start in one shared set of words (40 bytes, no allocation). When more than one thread keeps
-/// counting (the thread that last counted changed ``switchesBeforeStriping`` times), the counters move
-/// to per-thread ``Stripes`` so that threads stop writing one cache line. Reading sums both.
+/// counting (``ContentionProbe``), the counters move to per-thread ``Stripes`` so that threads stop
+/// writing one cache line. Reading sums both.
+///
+/// A noncopyable value stored inline in its breaker: no allocation of its own.
 @usableFromInline
-final class CallCounters: Sendable {
+struct CallCounters: ~Copyable, Sendable {
     /// What is counted.
     @usableFromInline
     enum Kind: Int, CaseIterable, Sendable {
         case success = 0, failure, ignored, rejected, slow
     }
 
-    /// Changes of the counting thread after which the counters are striped.
-    static let switchesBeforeStriping = 64
-
     @usableFromInline let successes = Atomic<UInt64>(0)
     @usableFromInline let failures = Atomic<UInt64>(0)
     @usableFromInline let ignored = Atomic<UInt64>(0)
     @usableFromInline let rejected = Atomic<UInt64>(0)
     @usableFromInline let slow = Atomic<UInt64>(0)
-    /// The stripe (plus one) of the thread that counted last, while counts are shared.
-    @usableFromInline let lastThread = Atomic<Int>(0)
-    private let switches = Atomic<Int>(0)
+    @usableFromInline let probe = ContentionProbe()
     @usableFromInline let striped = AtomicLazyReference<Stripes>()
     /// ``ThreadStripe/key``, copied so the call path reads no lazily initialised global.
     @usableFromInline let stripeKey = ThreadStripe.key
@@ -88,22 +86,13 @@ final class CallCounters: Sendable {
             stripes.mine(kind.rawValue, key: stripeKey).pointee.wrappingAdd(1, ordering: .relaxed)
             return
         }
-        let me = ThreadStripe.current(stripeKey) &+ 1
-        if lastThread.load(ordering: .relaxed) != me { noteSwitch(to: me) }
+        if probe.isContended(ThreadStripe.current(stripeKey)) { _ = striped.storeIfNil(Stripes()) }
         switch kind {
         case .success: successes.wrappingAdd(1, ordering: .relaxed)
         case .failure: failures.wrappingAdd(1, ordering: .relaxed)
         case .ignored: ignored.wrappingAdd(1, ordering: .relaxed)
         case .rejected: rejected.wrappingAdd(1, ordering: .relaxed)
         case .slow: slow.wrappingAdd(1, ordering: .relaxed)
-        }
-    }
-
-    @usableFromInline
-    func noteSwitch(to thread: Int) {
-        lastThread.store(thread, ordering: .relaxed)
-        if switches.wrappingAdd(1, ordering: .relaxed).newValue == Self.switchesBeforeStriping {
-            _ = striped.storeIfNil(Stripes())
         }
     }
 
@@ -126,6 +115,31 @@ final class CallCounters: Sendable {
             }
         }
         return Int(truncatingIfNeeded: sum)
+    }
+}
+
+/// Notices when more than one thread keeps writing the same words: the writing thread has changed
+/// ``switchesBeforeContended`` times. Costs a writer one relaxed load while the same thread writes.
+@usableFromInline
+struct ContentionProbe: ~Copyable, Sendable {
+    static let switchesBeforeContended = 64
+
+    /// The stripe (plus one) of the thread that wrote last.
+    @usableFromInline let lastThread = Atomic<Int>(0)
+    let switches = Atomic<Int>(0)
+
+    init() {}
+
+    /// Notes a write by the thread of `stripe`; `true` once, when the words have become contended.
+    @inlinable
+    func isContended(_ stripe: Int) -> Bool {
+        lastThread.load(ordering: .relaxed) != stripe &+ 1 && noteSwitch(to: stripe &+ 1)
+    }
+
+    @usableFromInline
+    func noteSwitch(to thread: Int) -> Bool {
+        lastThread.store(thread, ordering: .relaxed)
+        return switches.wrappingAdd(1, ordering: .relaxed).newValue == Self.switchesBeforeContended
     }
 }
 

@@ -17,8 +17,11 @@ import SwiftOverlayShims  // declares the `timespec` that `clock_gettime` fills 
 /// on paths that read the time on every call. (`ContinuousClock` itself also counts time the system
 /// spends suspended; the breaker does not, so a suspended machine's open periods end later, never
 /// sooner.) Sleeping still goes through the clock itself.
+///
+/// A class, so that a breaker and its circuit hold one reference to it; the standard clocks have one
+/// shared instance each.
 @usableFromInline
-struct TimeSource: Sendable {
+final class TimeSource: Sendable {
     /// Reads the clock.
     let now: @Sendable () -> Nanoseconds
     /// Reads the clock cheaply, possibly a few milliseconds behind ``now`` (never ahead): for checks
@@ -29,18 +32,16 @@ struct TimeSource: Sendable {
     /// Suspends until the clock reaches `deadline`; throws `CancellationError` if the task is cancelled.
     let sleepUntil: @Sendable (Nanoseconds) async throws -> Void
 
-    init<C: Clock>(_ clock: C) where C.Duration == Duration {
+    /// The source for `clock`: the shared one of a standard clock, or a new one.
+    static func of<C: Clock>(_ clock: C) -> TimeSource where C.Duration == Duration {
         #if canImport(Glibc) || canImport(Musl)
-        // One shared source per standard clock: breakers on them carry no closures of their own.
-        if C.self == ContinuousClock.self {
-            self = Self.continuous
-            return
-        }
-        if C.self == SuspendingClock.self {
-            self = Self.suspending
-            return
-        }
+        if C.self == ContinuousClock.self { return continuous }
+        if C.self == SuspendingClock.self { return suspending }
         #endif
+        return TimeSource(clock)
+    }
+
+    private convenience init<C: Clock>(_ clock: C) where C.Duration == Duration {
         // Time on the clock's own line where it has a zero, so bucket edges do not depend on what the
         // process happened to read first.
         let reading = clock.now

@@ -116,3 +116,45 @@ final class PolicyBox: Sendable {
         if case .custom(let size) = configuration.openDuration.kind { openDuration = size } else { openDuration = nil }
     }
 }
+
+extension PolicyBox {
+    /// The box for `configuration`'s policy on `time`, shared by every circuit with an equal policy
+    /// while any of them lives: 100,000 breakers built from one configuration hold one box, not
+    /// 100,000. The breaker-only fields (exclusions, classifier, `throwOriginalErrorOnTrip`) are left
+    /// out of the policy.
+    static func shared(_ configuration: CircuitBreaker.Configuration, time: TimeSource) -> PolicyBox {
+        var policy = configuration
+        policy.exclude = []
+        policy.classifyError = nil
+        policy.throwOriginalErrorOnTrip = false
+        let key = InternKey(configuration: policy, lag: time.lag)
+        return interned.withLock { table in
+            if let box = table.boxes[key]?.box { return box }
+            let box = PolicyBox(policy, time: time)
+            if table.boxes.count >= table.pruneAt {
+                table.boxes = table.boxes.filter { $0.value.box != nil }
+                table.pruneAt = max(64, table.boxes.count * 2)
+            }
+            table.boxes[key] = WeakPolicyBox(box: box)
+            return box
+        }
+    }
+
+    private struct InternKey: Hashable, Sendable {
+        var configuration: CircuitBreaker.Configuration
+        /// The clock's lag decides which timing bits the box publishes.
+        var lag: Nanoseconds?
+    }
+
+    private struct WeakPolicyBox: Sendable {
+        weak var box: PolicyBox?
+    }
+
+    private struct InternTable: Sendable {
+        var boxes: [InternKey: WeakPolicyBox] = [:]
+        /// Dead entries are dropped when the table reaches this size.
+        var pruneAt = 64
+    }
+
+    private static let interned = Locked(InternTable())
+}

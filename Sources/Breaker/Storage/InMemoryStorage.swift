@@ -111,11 +111,11 @@ public final class InMemoryStorage: CircuitBreakerStorage {
     /// while it is subscribed (see ``subscribe(_:)``).
     func attach(configuration: CircuitBreaker.Configuration, time: TimeSource) -> (PolicyBox, TimeSource) {
         // Built and read outside the lock: the clock may be user code.
-        let fresh = PolicyBox(configuration, time: time)
+        let fresh = PolicyBox.shared(configuration, time: time)
         let now = time.now()
         return core.withLock { core in
             if core.policy == nil {
-                let box = core.time == nil ? fresh : PolicyBox(configuration, time: core.time!)
+                let box = core.time == nil ? fresh : PolicyBox.shared(configuration, time: core.time!)
                 core.time = core.time ?? time
                 core.policy = box
                 core.machine.adoptWindow(box.policy.window)
@@ -130,7 +130,7 @@ public final class InMemoryStorage: CircuitBreakerStorage {
     /// changed reset timeout to the current open period.
     func install(_ configuration: CircuitBreaker.Configuration, resize: Bool) -> PolicyBox {
         let time = clock
-        let box = PolicyBox(configuration, time: time)
+        let box = PolicyBox.shared(configuration, time: time)
         step(now: time.now()) { machine, _ in
             machine.adoptWindow(box.policy.window)
             return resize ? machine.resizeOpenPeriod(to: box.policy.resetTimeout) : MachineStep(())
@@ -147,7 +147,7 @@ public final class InMemoryStorage: CircuitBreakerStorage {
     var clock: TimeSource {
         core.withLock { core in
             if let time = core.time { return time }
-            let time = TimeSource(ContinuousClock())
+            let time = TimeSource.of(ContinuousClock())
             core.time = time
             return time
         }
@@ -334,7 +334,7 @@ struct CircuitCore: Sendable {
 
     /// The policy, or the default one (aiobreaker's) on `time` for a circuit no breaker has used yet.
     func policyOrDefault(_ time: TimeSource?) -> PolicyBox {
-        policy ?? PolicyBox(CircuitBreaker.Configuration(), time: time ?? self.time ?? TimeSource(ContinuousClock()))
+        policy ?? PolicyBox(CircuitBreaker.Configuration(), time: time ?? self.time ?? TimeSource.of(ContinuousClock()))
     }
 
     /// Numbers `changes` and queues them for delivery, with open deadlines as time remaining at `now`.
