@@ -8,11 +8,13 @@ extension CircuitBreaker {
         @usableFromInline var ticket: Ticket
         /// When the call started, if calls are timed.
         @usableFromInline var start: Nanoseconds?
-        /// The listeners that hear this call's events, if any want per-call events.
-        @usableFromInline var listeners: ListenerList?
+        /// The listeners that hear this call's events, if any want the events of every call: read
+        /// without a reference at admission (``beginReading()``) and kept until the outcome is
+        /// recorded (``endReading()`` in ``complete(_:outcome:error:)``).
+        @usableFromInline var listeners: Unmanaged<ListenerList>?
 
         @usableFromInline
-        init(ticket: Ticket, start: Nanoseconds?, listeners: ListenerList? = nil) {
+        init(ticket: Ticket, start: Nanoseconds?, listeners: Unmanaged<ListenerList>? = nil) {
             self.ticket = ticket
             self.start = start
             self.listeners = listeners
@@ -25,8 +27,9 @@ extension CircuitBreaker {
         var admitted = try decideAdmission()
         // Disabled: nothing is counted or heard.
         if flags.load(ordering: .relaxed) & Flags.callEvents != 0 && cell.word.load(ordering: .relaxed) & PublishedWord.recordsNothing == 0 {
-            admitted.listeners = listenerList
-            emit(.admitted, to: admitted.listeners)
+            let listeners = beginReading()
+            admitted.listeners = listeners
+            emit(.admitted, to: listeners)
         }
         return admitted
     }
@@ -76,7 +79,8 @@ extension CircuitBreaker {
     func reject(retryAfter: Nanoseconds) -> CircuitBreakerError {
         counters.increment(.rejected)
         if flags.load(ordering: .relaxed) & Flags.rejectionEvents != 0 {
-            listenerList.deliver(BreakerEvent(kind: .rejected, retryAfter: Duration(nanoseconds: retryAfter)), from: self)
+            let event = BreakerEvent(kind: .rejected, error: nil, durationNanoseconds: -1, retryAfterNanoseconds: retryAfter, change: nil)
+            listenerList.deliver(event, from: self)
         }
         return CircuitBreakerError(reason: .open, retryAfter: retryAfter, context: rejectionContext)
     }

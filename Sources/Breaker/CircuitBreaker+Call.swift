@@ -120,12 +120,12 @@ extension CircuitBreaker {
 
     /// `call` when the fast path does not apply: admission may reject (thrown straight, with no
     /// fallback to pass through), listeners may be notified, trips may throw.
-    @usableFromInline
+    @inlinable
     func callAdmitting<R>(_ body: () throws -> R) throws -> R {
         let admitted = try admit()
         let result: R
         do {
-            result = try runMarked(body)
+            result = flags.load(ordering: .relaxed) & Flags.hasWrappers == 0 ? try body() : try runMarked(body)
         } catch {
             if case .throw(let breakerError) = recordError(admitted, error) { throw breakerError }
             throw error
@@ -135,13 +135,13 @@ extension CircuitBreaker {
     }
 
     /// The async form of `callAdmitting(_:)`.
-    @usableFromInline
+    @inlinable
     nonisolated(nonsending)
     func callAdmitting<R>(_ body: nonisolated(nonsending) () async throws -> R) async throws -> R {
         let admitted = try admit()
         let result: R
         do {
-            result = try await runMarked(body)
+            result = flags.load(ordering: .relaxed) & Flags.hasWrappers == 0 ? try await body() : try await runMarked(body)
         } catch {
             if case .throw(let breakerError) = recordError(admitted, error) { throw breakerError }
             throw error

@@ -11,15 +11,27 @@ extension CircuitBreaker {
             var interests: BreakerEvent.Kinds
         }
 
+        /// A registration as delivery reads it: a class, so that a delivery borrows it through an
+        /// unmanaged reference and calls its listener (a `let` of it) with no reference counting per
+        /// event. The list's ``boxes`` keep them alive.
+        final class Box: Sendable {
+            let listener: any CircuitBreakerListener
+            let interests: BreakerEvent.Kinds
+            init(_ registration: Registration) {
+                listener = registration.listener
+                interests = registration.interests
+            }
+        }
+
         let registrations: [Registration]
+        private let boxes: [Box]
+        private let unmanagedBoxes: [Unmanaged<Box>]
         /// Everything any listener wants.
         let interests: BreakerEvent.Kinds
-        /// Which list this is: every change of a breaker's listeners makes a list with a new version.
-        @usableFromInline let version: UInt64
-
-        init(_ registrations: [Registration], version: UInt64 = 0) {
+        init(_ registrations: [Registration]) {
             self.registrations = registrations
-            self.version = version
+            boxes = registrations.map(Box.init)
+            unmanagedBoxes = boxes.map { Unmanaged.passUnretained($0) }
             interests = registrations.reduce(into: []) { $0.formUnion($1.interests) }
         }
 
@@ -39,8 +51,10 @@ extension CircuitBreaker {
 
         /// Delivers `event` to every listener that wants it, in the order they were added.
         func deliver(_ event: BreakerEvent, from breaker: CircuitBreaker) {
-            for registration in registrations where registration.interests.contains(event.kind) {
-                registration.listener.handle(event, from: breaker)
+            for box in unmanagedBoxes {
+                box._withUnsafeGuaranteedRef { box in
+                    if box.interests.contains(event.kind) { box.listener.handle(event, from: breaker) }
+                }
             }
         }
     }
@@ -49,19 +63,47 @@ extension CircuitBreaker {
     @usableFromInline
     var listenerList: ListenerList { settings.withLock { $0.listeners } }
 
-    /// The listeners that hear the outcome of a call admitted with `list`: that list if it is still
-    /// current (one atomic load), else the current one, so that a listener added or removed during a
-    /// call hears, or stops hearing, the rest of it.
-    func outcomeListeners(_ list: ListenerList?) -> ListenerList? {
-        if let list, list.version == listenersVersion.load(ordering: .acquiring) { return list }
-        return flags.load(ordering: .relaxed) & (Flags.callEvents | Flags.outcomeEvents) != 0 ? listenerList : nil
+    /// Starts reading the current listener list without the lock and without a reference: counts the
+    /// caller as a reader, so that the list, if replaced meanwhile, stays alive until ``endReading()``.
+    /// See `Internal/README.md`, "The listener list".
+    func beginReading() -> Unmanaged<ListenerList> {
+        listenerReaders.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        return Unmanaged.fromOpaque(UnsafeRawPointer(bitPattern: currentListeners.load(ordering: .sequentiallyConsistent)).unsafelyUnwrapped)
     }
 
-    /// Delivers a per-call event on the calling thread, if a listener wants its kind.
-    @usableFromInline
-    func emit(_ kind: BreakerEvent.Kinds, to list: ListenerList?, error: (any Error)? = nil, duration: Nanoseconds? = nil) {
-        guard let list, list.interests.contains(kind) else { return }
-        list.deliver(BreakerEvent(kind: kind, error: error, duration: duration.map { Duration(nanoseconds: $0) }), from: self)
+    /// Ends a ``beginReading()``; the last reader out frees the lists replaced while it read.
+    func endReading() {
+        guard listenerReaders.wrappingSubtract(1, ordering: .sequentiallyConsistent).newValue == 0,
+            hasRetiredListeners.load(ordering: .relaxed)
+        else { return }
+        let freed = settings.withLock { settings -> [ListenerList] in
+            guard listenerReaders.load(ordering: .sequentiallyConsistent) == 0 else { return [] }
+            hasRetiredListeners.store(false, ordering: .relaxed)
+            return settings.retired.take()
+        }
+        _ = freed  // released here, after the lock: a listener's deinit is user code
+    }
+
+    /// The listeners that hear the outcome of a call admitted with `list` (read by ``beginReading()``):
+    /// that list if it is still current, else the current one, so that a listener added or removed
+    /// during a call hears, or stops hearing, the rest of it. A call admitted without a list (on the
+    /// fast path) gets a reference to the current list; `retained` says the caller must release it.
+    func outcomeListeners(_ list: Unmanaged<ListenerList>?) -> (list: Unmanaged<ListenerList>?, retained: Bool) {
+        if list != nil {
+            let current = currentListeners.load(ordering: .sequentiallyConsistent)
+            return (Unmanaged.fromOpaque(UnsafeRawPointer(bitPattern: current).unsafelyUnwrapped), false)  // still reading: safe
+        }
+        guard flags.load(ordering: .relaxed) & (Flags.callEvents | Flags.outcomeEvents) != 0 else { return (nil, false) }
+        return (settings.withLock { Unmanaged.passRetained($0.listeners) }, true)
+    }
+
+    /// Delivers a per-call event on the calling thread, if a listener wants its kind. The list is
+    /// borrowed, not retained: the caller keeps it alive.
+    func emit(_ kind: BreakerEvent.Kinds, to list: Unmanaged<ListenerList>?, error: (any Error)? = nil, duration: Nanoseconds? = nil) {
+        list?._withUnsafeGuaranteedRef { list in
+            guard list.interests.contains(kind) else { return }
+            list.deliver(BreakerEvent(kind: kind, error: error, durationNanoseconds: duration ?? -1, retryAfterNanoseconds: -1, change: nil), from: self)
+        }
     }
 
     /// Delivers a change of the circuit (from the circuit's change stream) to the listeners that want it.
@@ -87,13 +129,22 @@ extension CircuitBreaker {
     /// Changes the listener list and everything derived from it (flags, the circuit subscription).
     /// Lock order: the settings lock, then the circuit's; the circuit never takes a breaker's lock.
     func updateListeners<R>(_ change: (inout [ListenerList.Registration]) -> R) -> R {
-        settings.withLock { settings in
+        var retiredToFree: [ListenerList] = []
+        defer { _ = retiredToFree }  // released after the lock: a listener's deinit is user code
+        return settings.withLock { settings in
             var registrations = settings.listeners.registrations
             let result = change(&registrations)
-            let list = ListenerList(registrations, version: settings.listeners.version &+ 1)
-            listenersVersion.store(list.version, ordering: .releasing)
+            let list = ListenerList(registrations)
             let wasEmpty = settings.listeners.isEmpty
+            // Publish the new list, then keep the old one while any call may still be reading it.
+            settings.retired.append(settings.listeners)
             settings.listeners = list
+            currentListeners.store(UInt(bitPattern: Unmanaged.passUnretained(list).toOpaque()), ordering: .sequentiallyConsistent)
+            if listenerReaders.load(ordering: .sequentiallyConsistent) == 0 {
+                retiredToFree = settings.retired.take()
+            } else {
+                hasRetiredListeners.store(true, ordering: .relaxed)
+            }
             // One atomic exchange, so that no call sees the bits half-updated, keeping hasWrappers, which
             // `wrap` may set at any time.
             var current = flags.load(ordering: .relaxed)

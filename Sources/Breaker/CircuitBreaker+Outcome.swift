@@ -52,6 +52,7 @@ extension CircuitBreaker {
     /// Records `outcome` of an admitted call; `error` is the call's error, if it threw.
     @usableFromInline
     func complete(_ admitted: Admitted, outcome: CallOutcome, error: (any Error)?) -> Verdict {
+        defer { if admitted.listeners != nil { endReading() } }
         let word = cell.word.load(ordering: .acquiring)
         if word & PublishedWord.recordsNothing != 0 { return .proceed }  // disabled: nothing counted, nothing heard
         var now: Nanoseconds?
@@ -75,7 +76,18 @@ extension CircuitBreaker {
         // Look the listeners up only if one may want this outcome: a plain success is wanted only by
         // listeners of every call, which the call found at admission.
         let wanted = outcome == .success && !slow ? Flags.callEvents : Flags.callEvents | Flags.outcomeEvents
-        let listeners = flags.load(ordering: .relaxed) & wanted != 0 ? outcomeListeners(admitted.listeners) : nil
+        let listeners = flags.load(ordering: .relaxed) & wanted != 0 ? outcomeListeners(admitted.listeners) : (list: nil, retained: false)
+        defer { if listeners.retained { listeners.list?.release() } }
+        return settle(admitted, outcome: outcome, error: error, at: now, slow: slow, duration: duration, word: word, listeners: listeners.list)
+    }
+
+    /// What ``complete(_:outcome:error:)`` does once the call is timed and counted, with the listeners
+    /// that may hear it.
+    private func settle(
+        _ admitted: Admitted, outcome: CallOutcome, error: (any Error)?, at now: Nanoseconds?, slow: Bool, duration: Nanoseconds?,
+        word: UInt64, listeners: Unmanaged<ListenerList>?
+    ) -> Verdict {
+        var now = now
         if outcome == .success && !slow && !admitted.ticket.isTrial {
             if word & PublishedWord.successIsNoop != 0 {
                 emit(.succeeded, to: listeners, error: error, duration: duration)
@@ -94,14 +106,24 @@ extension CircuitBreaker {
         if now == nil && (outcome != .success || admitted.ticket.isTrial || word & PublishedWord.timesOutcomes != 0) {
             now = time.now()
         }
+        return record(admitted, outcome: outcome, error: error, at: now, slow: slow, duration: duration, listeners: listeners)
+    }
+
+    /// The locked part of ``complete(_:outcome:error:)``: records the outcome in the machine, trips if
+    /// it says so, and tells the listeners. (Apart, so the lock-free part captures no variable.)
+    private func record(
+        _ admitted: Admitted, outcome: CallOutcome, error: (any Error)?, at now: Nanoseconds?, slow: Bool, duration: Nanoseconds?,
+        listeners: Unmanaged<ListenerList>?
+    ) -> Verdict {
         // A failure is heard once counted and before the change it causes; a success and an ignored call
         // after the changes.
         let heardFailure: (() -> Void)? =
-            outcome == .failure ? { self.emit(.failed, to: listeners, error: error ?? ReportedFailure(), duration: duration) } : nil
+            outcome == .failure && listeners != nil
+            ? { self.emit(.failed, to: listeners, error: error ?? ReportedFailure(), duration: duration) } : nil
         let result = cell.step(now: now, { machine, box in
             machine.record(outcome, slow: slow, ticket: admitted.ticket, now: now, policy: box.policy, jitter: box.policy.hasJitter ? .random(in: -1...1) : 0)
         }, beforeDelivery: heardFailure)
-        let verdict = settle(result, now: now, underlying: error ?? (outcome == .failure ? ReportedFailure() : nil))
+        let verdict = finish(result, now: now, underlying: error ?? (outcome == .failure ? ReportedFailure() : nil))
         switch outcome.kind {
         case .success: emit(.succeeded, to: listeners, error: error, duration: duration)
         case .ignored: emit(.ignored, to: listeners, error: error, duration: duration)
@@ -113,7 +135,7 @@ extension CircuitBreaker {
 
     /// Finishes a recorded outcome: trips the circuit if the machine asked for it, and says what the
     /// caller throws.
-    private func settle(_ result: RecordResult, now: Nanoseconds?, underlying: (any Error)?) -> Verdict {
+    private func finish(_ result: RecordResult, now: Nanoseconds?, underlying: (any Error)?) -> Verdict {
         switch result {
         case .dropped, .counted:
             return .proceed

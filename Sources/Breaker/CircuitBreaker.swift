@@ -35,8 +35,13 @@ public final class CircuitBreaker: Sendable {
     /// The circuit's clock.
     @usableFromInline let time: TimeSource
     let settings: Locked<Settings>
-    /// The version of the current ``ListenerList``, readable without the lock.
-    let listenersVersion = Atomic<UInt64>(0)
+    /// The address of the current ``ListenerList`` (kept alive by ``Settings/listeners``), read by calls
+    /// without the lock; see ``beginReading()``.
+    let currentListeners: Atomic<UInt>
+    /// Calls reading a listener list without a reference, between ``beginReading()`` and ``endReading()``.
+    let listenerReaders = Atomic<Int>(0)
+    /// ``Settings/retired`` holds lists that a reader may still use.
+    let hasRetiredListeners = Atomic<Bool>(false)
     /// What every rejection of this breaker shares: its name, and no underlying error.
     let rejectionContext: CircuitBreakerError.Context
 
@@ -62,6 +67,8 @@ public final class CircuitBreaker: Sendable {
         /// How this breaker judges errors.
         var judging: Judging
         var listeners: ListenerList
+        /// Replaced lists that calls may still be reading; freed by the last reader out.
+        var retired: [ListenerList] = []
     }
 
     /// The fields of a configuration that belong to each breaker rather than to the circuit.
@@ -152,6 +159,7 @@ public final class CircuitBreaker: Sendable {
         time = cell.attach(configuration: configuration, time: TimeSource.of(clock)).1
         let list = listeners.isEmpty ? ListenerList.none : ListenerList(listeners.map { ListenerList.Registration(listener: $0, interests: $0.interests) })
         settings = Locked(Settings(judging: Judging(configuration), listeners: list))
+        currentListeners = Atomic(UInt(bitPattern: Unmanaged.passUnretained(list).toOpaque()))
         flags = Atomic(list.flags)
         cell.replicate(to: storage)
         if !list.isEmpty { cell.subscribe(self) }

@@ -43,19 +43,32 @@ public struct BreakerEvent: Sendable {
     /// For ``Kinds/failed``, the error (a ``FailedResult`` for a returned value judged a failure); for
     /// ``Kinds/succeeded`` and ``Kinds/ignored``, the error that was classified so, if the call threw.
     public let error: (any Error)?
+    private let nanoseconds: (duration: Int64, retryAfter: Int64)
+    private let changed: ChangeBox?
+
     /// For outcome events of timed calls (slow-call detection on), how long the call took.
-    public let duration: Duration?
+    public var duration: Duration? { nanoseconds.duration < 0 ? nil : .nanoseconds(nanoseconds.duration) }
     /// For ``Kinds/rejected``, how long until a call may be let through.
-    public let retryAfter: Duration?
+    public var retryAfter: Duration? { nanoseconds.retryAfter < 0 ? nil : .nanoseconds(nanoseconds.retryAfter) }
     /// For ``Kinds/stateChanged`` and ``Kinds/modeChanged``, the change with its cause.
-    public let change: CircuitChange?
+    public var change: CircuitChange? { changed?.change }
 
     /// Creates an event; breakers create these, tests of listeners may too.
     public init(kind: Kinds, error: (any Error)? = nil, duration: Duration? = nil, retryAfter: Duration? = nil, change: CircuitChange? = nil) {
+        self.init(kind: kind, error: error, durationNanoseconds: duration?.nanoseconds ?? -1, retryAfterNanoseconds: retryAfter?.nanoseconds ?? -1, change: change)
+    }
+
+    /// An event with times in nanoseconds (negative: none). Per-call events stay a few words, cheap to
+    /// pass to every listener; a change travels behind one reference.
+    init(kind: Kinds, error: (any Error)?, durationNanoseconds: Int64, retryAfterNanoseconds: Int64, change: CircuitChange?) {
         self.kind = kind
         self.error = error
-        self.duration = duration
-        self.retryAfter = retryAfter
-        self.change = change
+        nanoseconds = (max(-1, durationNanoseconds), max(-1, retryAfterNanoseconds))
+        changed = change.map(ChangeBox.init)
+    }
+
+    private final class ChangeBox: Sendable {
+        let change: CircuitChange
+        init(_ change: CircuitChange) { self.change = change }
     }
 }

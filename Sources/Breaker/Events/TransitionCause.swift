@@ -8,35 +8,54 @@
 public struct TransitionCause: Sendable, Hashable, CustomStringConvertible {
     /// The kind of cause. New kinds may be added; compare with `==` or switch with a `default`.
     public struct Kind: Sendable, Hashable, CustomStringConvertible {
-        fileprivate let name: String
+        private enum Name: Sendable, Hashable {
+            case consecutiveFailures, failureRate, slowCallRate, customRule, trialFailed, trialTimedOut
+            case openPeriodElapsed, trialsSucceeded, manual, modeChanged, reconfigured, remote
+        }
+        private let name: Name
 
         /// `failMax` counted failures in a row opened the circuit.
-        public static let consecutiveFailures = Kind(name: "consecutive failures")
+        public static let consecutiveFailures = Kind(name: .consecutiveFailures)
         /// The window's failure rate reached the policy's threshold.
-        public static let failureRate = Kind(name: "failure rate")
+        public static let failureRate = Kind(name: .failureRate)
         /// The window's slow-call rate reached the policy's threshold.
-        public static let slowCallRate = Kind(name: "slow-call rate")
+        public static let slowCallRate = Kind(name: .slowCallRate)
         /// A custom trip rule said so.
-        public static let customRule = Kind(name: "custom rule")
+        public static let customRule = Kind(name: .customRule)
         /// A half-open trial failed and reopened the circuit.
-        public static let trialFailed = Kind(name: "trial failed")
+        public static let trialFailed = Kind(name: .trialFailed)
         /// Half-open trials ran past `maxTrialDuration`, and the circuit reopened.
-        public static let trialTimedOut = Kind(name: "trial timed out")
+        public static let trialTimedOut = Kind(name: .trialTimedOut)
         /// The open period ended and the circuit went half-open.
-        public static let openPeriodElapsed = Kind(name: "open period elapsed")
+        public static let openPeriodElapsed = Kind(name: .openPeriodElapsed)
         /// Enough half-open trials succeeded and the circuit closed.
-        public static let trialsSucceeded = Kind(name: "trial succeeded")
-        /// `open()`, `halfOpen()`, `close()` or `open(for:)` was called.
-        public static let manual = Kind(name: "manual")
+        public static let trialsSucceeded = Kind(name: .trialsSucceeded)
+        /// `open()`, `halfOpen()` or `close()` was called.
+        public static let manual = Kind(name: .manual)
         /// `setMode(_:)` changed the operating mode.
-        public static let modeChanged = Kind(name: "mode changed")
+        public static let modeChanged = Kind(name: .modeChanged)
         /// The configuration changed the current open period.
-        public static let reconfigured = Kind(name: "reconfigured")
+        public static let reconfigured = Kind(name: .reconfigured)
         /// A change made elsewhere (another process, through a shared storage) was applied here.
-        public static let remote = Kind(name: "changed elsewhere")
+        public static let remote = Kind(name: .remote)
 
         /// A short name, such as `trial failed`.
-        public var description: String { name }
+        public var description: String {
+            switch name {
+            case .consecutiveFailures: "consecutive failures"
+            case .failureRate: "failure rate"
+            case .slowCallRate: "slow-call rate"
+            case .customRule: "custom rule"
+            case .trialFailed: "trial failed"
+            case .trialTimedOut: "trial timed out"
+            case .openPeriodElapsed: "open period elapsed"
+            case .trialsSucceeded: "trial succeeded"
+            case .manual: "manual"
+            case .modeChanged: "mode changed"
+            case .reconfigured: "reconfigured"
+            case .remote: "changed elsewhere"
+            }
+        }
     }
 
     /// The kind of cause.

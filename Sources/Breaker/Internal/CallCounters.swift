@@ -12,43 +12,53 @@ import Darwin
 /// different cache lines (a line bouncing between cores costs more than the call it counts). Each
 /// stripe holds up to ``words`` words; a thread finds its stripe through ``ThreadStripe``.
 ///
-/// A class that owns its memory: it cannot be copied apart from it, and frees it in `deinit`. Owners
-/// create one only where contention shows (2 KB each), so an idle breaker carries none.
+/// Allocated on first ``install()`` (2 KB), once, and owned: a noncopyable value that frees the memory
+/// in its `deinit`, so it can be neither copied apart from its memory nor freed twice. Owners install
+/// it only where contention shows, so an idle breaker carries none.
 @usableFromInline
-final class Stripes: Sendable {
+struct Stripes: ~Copyable, Sendable {
     @usableFromInline static let count = 16
     @usableFromInline static let words = 16  // words per stripe: 16 × 8 bytes = 128 bytes
-    /// The memory's address: a pointer is not `Sendable`, so it is kept as an integer; every word is
-    /// reached through an `Atomic`, so sharing it between threads is safe.
-    @usableFromInline let address: UInt
+    /// The memory's address, 0 until installed. A plain word rather than a reference: loading it on
+    /// the call path must cost one load, with no retain and no generic code.
+    @usableFromInline let address = Atomic<UInt>(0)
 
     @usableFromInline
-    init() {
-        let total = Self.count * Self.words
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: total * MemoryLayout<Atomic<UInt64>>.stride, alignment: 128)
-        let base = raw.bindMemory(to: Atomic<UInt64>.self, capacity: total)
-        for index in 0..<total { (base + index).initialize(to: Atomic(0)) }
-        address = UInt(bitPattern: raw)
-    }
+    init() {}
 
     deinit {
-        UnsafeMutableRawPointer(bitPattern: address)?.deallocate()
+        let installed = address.load(ordering: .acquiring)
+        if installed != 0 { UnsafeMutableRawPointer(bitPattern: installed)?.deallocate() }
     }
 
+    /// The stripes' base, or `nil` until installed.
     @inlinable
-    var base: UnsafeMutablePointer<Atomic<UInt64>> {
-        UnsafeMutablePointer(bitPattern: address).unsafelyUnwrapped
+    var base: UnsafeMutablePointer<Atomic<UInt64>>? {
+        UnsafeMutablePointer(bitPattern: address.load(ordering: .acquiring))
     }
 
-    /// Word `word` of the calling thread's stripe.
+    /// Allocates the stripes, zeroed, unless another thread has; safe to call from any thread.
+    @usableFromInline
+    func install() {
+        guard address.load(ordering: .acquiring) == 0 else { return }
+        let total = Self.count * Self.words
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: total * MemoryLayout<Atomic<UInt64>>.stride, alignment: 128)
+        let words = raw.bindMemory(to: Atomic<UInt64>.self, capacity: total)
+        for index in 0..<total { (words + index).initialize(to: Atomic(0)) }
+        if !address.compareExchange(expected: 0, desired: UInt(bitPattern: raw), ordering: .acquiringAndReleasing).exchanged {
+            raw.deallocate()
+        }
+    }
+
+    /// Word `word` of the calling thread's stripe in the stripes at `base`.
     @inlinable
-    func mine(_ word: Int, key: pthread_key_t) -> UnsafeMutablePointer<Atomic<UInt64>> {
-        base + (ThreadStripe.current(key) &* Self.words &+ word)
+    static func mine(_ base: UnsafeMutablePointer<Atomic<UInt64>>, _ word: Int, key: pthread_key_t) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        base + (ThreadStripe.current(key) &* words &+ word)
     }
 
-    /// Word `word` of stripe `stripe`.
-    func word(_ word: Int, of stripe: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
-        base + (stripe * Self.words + word)
+    /// Word `word` of stripe `stripe` in the stripes at `base`.
+    static func word(_ base: UnsafeMutablePointer<Atomic<UInt64>>, _ word: Int, of stripe: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        base + (stripe * words + word)
     }
 }
 
@@ -73,7 +83,7 @@ struct CallCounters: ~Copyable, Sendable {
     @usableFromInline let rejected = Atomic<UInt64>(0)
     @usableFromInline let slow = Atomic<UInt64>(0)
     @usableFromInline let probe = ContentionProbe()
-    @usableFromInline let striped = AtomicLazyReference<Stripes>()
+    @usableFromInline let stripes = Stripes()
     /// ``ThreadStripe/key``, copied so the call path reads no lazily initialised global.
     @usableFromInline let stripeKey = ThreadStripe.key
 
@@ -82,11 +92,11 @@ struct CallCounters: ~Copyable, Sendable {
     /// Adds one to `kind`: in the calling thread's stripe once counters are striped, else in the shared words.
     @inlinable
     func increment(_ kind: Kind) {
-        if let stripes = striped.load() {
-            stripes.mine(kind.rawValue, key: stripeKey).pointee.wrappingAdd(1, ordering: .relaxed)
+        if let base = stripes.base {
+            Stripes.mine(base, kind.rawValue, key: stripeKey).pointee.wrappingAdd(1, ordering: .relaxed)
             return
         }
-        if probe.isContended(ThreadStripe.current(stripeKey)) { _ = striped.storeIfNil(Stripes()) }
+        if probe.isContended(ThreadStripe.current(stripeKey)) { stripes.install() }
         switch kind {
         case .success: successes.wrappingAdd(1, ordering: .relaxed)
         case .failure: failures.wrappingAdd(1, ordering: .relaxed)
@@ -109,9 +119,9 @@ struct CallCounters: ~Copyable, Sendable {
     /// The total of `kind`.
     func total(_ kind: Kind) -> Int {
         var sum = sharedTotal(kind)
-        if let stripes = striped.load() {
+        if let base = stripes.base {
             for stripe in 0..<Stripes.count {
-                sum &+= stripes.word(kind.rawValue, of: stripe).pointee.load(ordering: .relaxed)
+                sum &+= Stripes.word(base, kind.rawValue, of: stripe).pointee.load(ordering: .relaxed)
             }
         }
         return Int(truncatingIfNeeded: sum)

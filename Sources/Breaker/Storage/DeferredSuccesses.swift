@@ -22,7 +22,7 @@ struct DeferredSuccesses: ~Copyable, Sendable {
     private let shared = Atomic<UInt64>(0)
     private let probe = ContentionProbe()
     /// One word per thread stripe, laid out like ``shared``; installed once contention shows.
-    private let stripes = AtomicLazyReference<Stripes>()
+    private let stripes = Stripes()
     private let stripeKey = ThreadStripe.key
 
     /// Parks one success of bucket `bucket` for the window `windowTag` names (8 bits); returns `false`
@@ -31,8 +31,8 @@ struct DeferredSuccesses: ~Copyable, Sendable {
     func add(bucket: Int64, tag windowTag: UInt64) -> Bool {
         guard bucket >= 0, bucket < 1 << Self.bucketBits else { return false }
         let tag = ((windowTag & 0xFF) << (Self.bucketBits + Self.countBits)) | (UInt64(bucket) << Self.countBits)
-        if let stripes = stripes.load() { return Self.park(tag, in: stripes.mine(0, key: stripeKey).pointee) }
-        if probe.isContended(ThreadStripe.current(stripeKey)) { _ = stripes.storeIfNil(Stripes()) }
+        if let base = stripes.base { return Self.park(tag, in: Stripes.mine(base, 0, key: stripeKey).pointee) }
+        if probe.isContended(ThreadStripe.current(stripeKey)) { stripes.install() }
         return Self.park(tag, in: shared)
     }
 
@@ -57,8 +57,8 @@ struct DeferredSuccesses: ~Copyable, Sendable {
     /// `absorb(count, bucket, windowTag)`; call with the circuit's lock held.
     func drain(_ absorb: (Int, Int64, UInt64) -> Void) {
         Self.drain(shared, absorb)
-        guard let stripes = stripes.load() else { return }
-        for stripe in 0..<Stripes.count { Self.drain(stripes.word(0, of: stripe).pointee, absorb) }
+        guard let base = stripes.base else { return }
+        for stripe in 0..<Stripes.count { Self.drain(Stripes.word(base, 0, of: stripe).pointee, absorb) }
     }
 
     private static func drain(_ slot: borrowing Atomic<UInt64>, _ absorb: (Int, Int64, UInt64) -> Void) {
