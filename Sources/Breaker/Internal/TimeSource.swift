@@ -104,7 +104,7 @@ final class TimeSource: Sendable {
     #endif
 }
 
-/// An instant that knows how far it is from its clock's fixed zero (``ManualClock``'s instants do).
+/// An instant that knows how far it is from its clock's fixed zero (`ManualClock`'s instants do).
 ///
 /// Time windows place bucket edges at whole multiples of the bucket width from the clock's zero: on
 /// the standard clocks, from the system's monotonic zero; on a clock whose instants conform to this
