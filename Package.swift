@@ -13,13 +13,50 @@ let package = Package(
     products: [
         .library(name: "Breaker", targets: ["Breaker"]),
         .library(name: "BreakerTestKit", targets: ["BreakerTestKit"]),
+        .library(name: "BreakerLogging", targets: ["BreakerLogging"]),
+        .library(name: "BreakerMetrics", targets: ["BreakerMetrics"]),
+        .library(name: "BreakerTracing", targets: ["BreakerTracing"]),
         .executable(name: "breaker-demo", targets: ["breaker-demo"]),
+    ],
+    dependencies: [
+        // Only the integrations and the demo use these; the core module `Breaker` has no dependencies.
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
     ],
     targets: [
         .target(name: "Breaker", dependencies: [], exclude: ["Internal/README.md"], swiftSettings: strictSettings),
         .target(name: "BreakerTestKit", dependencies: ["Breaker"], swiftSettings: strictSettings),
-        .executableTarget(name: "breaker-demo", dependencies: ["Breaker", "BreakerTestKit"], swiftSettings: strictSettings),
+        .target(
+            name: "BreakerLogging",
+            dependencies: ["Breaker", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
+        .target(
+            name: "BreakerMetrics",
+            dependencies: ["Breaker", .product(name: "CoreMetrics", package: "swift-metrics")],
+            swiftSettings: strictSettings),
+        .target(
+            name: "BreakerTracing",
+            dependencies: ["Breaker", .product(name: "Tracing", package: "swift-distributed-tracing")],
+            swiftSettings: strictSettings),
+        // The demo's simulation, report and chart, as a library so that tests can check them.
+        .target(name: "BreakerDemo", dependencies: ["Breaker", "BreakerTestKit"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "breaker-demo",
+            dependencies: ["BreakerDemo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings),
         .testTarget(name: "BreakerTests", dependencies: ["Breaker", "BreakerTestKit"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "BreakerObservabilityTests",
+            dependencies: [
+                "Breaker", "BreakerTestKit", "BreakerLogging", "BreakerMetrics", "BreakerTracing",
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: strictSettings),
+        .testTarget(name: "BreakerDemoTests", dependencies: ["BreakerDemo"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -36,7 +36,10 @@ extension CircuitBreaker {
 
     private func decideAdmission() throws(CircuitBreakerError) -> Admitted {
         let word = cell.word.load(ordering: .acquiring)
-        let start = word & PublishedWord.timesCalls != 0 ? readCallClock(word) : nil
+        let start: Nanoseconds? =
+            if word & PublishedWord.timesCalls != 0 { readCallClock(word) }
+            else if flags.load(ordering: .relaxed) & Flags.timesAllCalls != 0 { time.now() }
+            else { nil }
         if word & PublishedWord.admitsFreely != 0 {
             return Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: start)
         }

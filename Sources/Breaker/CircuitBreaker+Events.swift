@@ -46,6 +46,7 @@ extension CircuitBreaker {
             if !interests.isDisjoint(with: [.admitted, .succeeded]) { flags |= Flags.callEvents }
             if !interests.isDisjoint(with: [.failed, .ignored, .slow]) { flags |= Flags.outcomeEvents }
             if interests.contains(.rejected) { flags |= Flags.rejectionEvents }
+            if interests.contains(.durations) { flags |= Flags.timesAllCalls }
             return flags
         }
 

@@ -59,7 +59,8 @@ extension CircuitBreaker {
         var slow = false
         var duration: Nanoseconds?
         if let start = admitted.start {
-            let end = readCallClock(word)
+            // A call timed only for a listener (no slow-call detection) ends on the precise clock it started on.
+            let end = word & PublishedWord.timesCalls != 0 ? readCallClock(word) : time.now()
             if word & PublishedWord.coarseCallTiming == 0 { now = end }  // a lagging reading only measures durations
             duration = end.addingSaturating(-start)
             let threshold = cell.slowThreshold.load(ordering: .relaxed)

@@ -58,8 +58,10 @@ public final class CircuitBreaker: Sendable {
         @usableFromInline static let rejectionEvents: UInt32 = 2
         /// A function was wrapped with `ignoreOnCall`: calls mark themselves active for it.
         @usableFromInline static let hasWrappers: UInt32 = 4
+        /// A listener wants every call timed (``BreakerEvent/Kinds/durations``).
+        @usableFromInline static let timesAllCalls: UInt32 = 16
         /// The flags that send a call down the general path.
-        @usableFromInline static let generalPath: UInt32 = callEvents | hasWrappers
+        @usableFromInline static let generalPath: UInt32 = callEvents | hasWrappers | timesAllCalls
     }
 
     /// What the breaker keeps apart from the circuit.

@@ -30,11 +30,16 @@ public struct BreakerEvent: Sendable {
         /// The circuit's operating mode changed.
         public static let modeChanged = Kinds(rawValue: 1 << 7)
 
+        /// Not an event: asks the breaker to time every call, so that outcome events carry a
+        /// ``BreakerEvent/duration`` even without slow-call detection (a metrics timer needs this).
+        /// Timing reads the clock twice per call.
+        public static let durations = Kinds(rawValue: 1 << 8)
+
         /// Every per-call event except rejections: what costs a listener on every call.
         public static let calls: Kinds = [.admitted, .succeeded, .failed, .ignored, .slow]
         /// The changes of the circuit.
         public static let changes: Kinds = [.stateChanged, .modeChanged]
-        /// Everything.
+        /// Every kind of event (not ``durations``).
         public static let all = Kinds(rawValue: 0xFF)
     }
 
@@ -46,7 +51,8 @@ public struct BreakerEvent: Sendable {
     private let nanoseconds: (duration: Int64, retryAfter: Int64)
     private let changed: ChangeBox?
 
-    /// For outcome events of timed calls (slow-call detection on), how long the call took.
+    /// For outcome events of timed calls (slow-call detection on, or a listener interested in
+    /// ``Kinds/durations``), how long the call took.
     public var duration: Duration? { nanoseconds.duration < 0 ? nil : .nanoseconds(nanoseconds.duration) }
     /// For ``Kinds/rejected``, how long until a call may be let through.
     public var retryAfter: Duration? { nanoseconds.retryAfter < 0 ? nil : .nanoseconds(nanoseconds.retryAfter) }
