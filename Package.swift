@@ -56,7 +56,7 @@ let package = Package(
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: strictSettings),
-        .testTarget(name: "BreakerDemoTests", dependencies: ["BreakerDemo"], swiftSettings: strictSettings),
+        .testTarget(name: "BreakerDemoTests", dependencies: ["BreakerDemo", "Breaker"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -14,7 +14,7 @@ struct TracingTests {
         let breaker = CircuitBreaker(name: "inventory", resetTimeout: .seconds(30), listeners: [BreakerTracer(tracer: tracer)], clock: ManualClock())
         breaker.open()
         tracer.withSpan("GET /cart") { _ in
-            #expect(throws: CircuitBreakerError.self) { try breaker.call { 1 } }
+            _ = #expect(throws: CircuitBreakerError.self) { try breaker.call { 1 } }
         }
         let span = try #require(tracer.finishedSpans.first)
         #expect(span.events.map(\.name) == ["circuit_breaker.rejected"])

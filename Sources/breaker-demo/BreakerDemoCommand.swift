@@ -1,0 +1,83 @@
+import ArgumentParser
+import BreakerDemo
+import Foundation
+
+/// `breaker-demo`: simulated clients call a simulated dependency through one circuit breaker; the
+/// run plays on the terminal, then prints what the breaker did and writes a timeline chart.
+@main
+struct BreakerDemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "breaker-demo",
+        abstract: "Watch a circuit breaker protect clients from a misbehaving dependency, in simulated time.",
+        discussion: """
+            Simulated clients make about 20 calls a second to a simulated dependency through one \
+            CircuitBreaker on a manual clock, so minutes of traffic take a moment and the same seed \
+            always tells the same story. The run plays on the terminal, then the demo prints what \
+            the breaker did (calls let through, rejected, failures avoided, time saved, and every \
+            transition with its cause) and writes a timeline chart, timeline.svg, to the output folder.
+
+            Scenarios:
+              outage           \(Scenario.outage.summary)
+              flapping         \(Scenario.flapping.summary)
+              slow-dependency  \(Scenario.slowDependency.summary)
+              brown-out        \(Scenario.brownOut.summary)
+
+            Policies:
+              consecutive      \(PolicyChoice.consecutive.summary)
+              failure-rate     \(PolicyChoice.failureRate.summary)
+              slow-calls       \(PolicyChoice.slowCalls.summary)
+
+            After a trip, every policy here: \(PolicyChoice.failureRate.settings.recovery).
+            """)
+
+    @Option(help: "How the dependency misbehaves: an outage, short outages again and again, slow answers, or a share of calls failing.")
+    var scenario: Scenario = .outage
+
+    @Option(help: "What opens the circuit: failures in a row, a failure rate over a time window, or a share of slow calls.")
+    var policy: PolicyChoice = .failureRate
+
+    @Option(help: "How many simulated seconds to run, from 10 to 3600.")
+    var duration: Int = 120
+
+    @Option(help: "The seed of the simulation's random draws; the same seed tells the same story.")
+    var seed: UInt64 = DemoOptions.defaultSeed
+
+    @Option(help: "The folder to write timeline.svg to; created if missing.")
+    var output: String = DemoOptions.defaultOutput
+
+    @Flag(inversion: .prefixedNo, help: "Play the run on the terminal, a few seconds long; --no-live prints only the results.")
+    var live = true
+
+    /// The options as the demo library knows them.
+    var options: DemoOptions {
+        DemoOptions(scenario: scenario, policy: policy, duration: duration, seed: seed, output: output)
+    }
+
+    func validate() throws {
+        do {
+            try options.validate()
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
+    func run() throws {
+        let result = Simulation.run(options.simulationSettings)
+        let terminal = Terminal()
+        if live {
+            terminal.play(result)
+        }
+
+        let folder = URL(fileURLWithPath: output, isDirectory: true).standardizedFileURL
+        let file = folder.appendingPathComponent("timeline.svg")
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try TimelineChart.svg(result).write(to: file, atomically: true, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot write the chart to \(file.path): \(error.localizedDescription)")
+        }
+
+        print(Report.render(result, style: terminal.style))
+        print("  chart  \(file.path)")
+    }
+}
