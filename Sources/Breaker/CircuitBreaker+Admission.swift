@@ -25,6 +25,8 @@ extension CircuitBreaker {
     @usableFromInline
     func admit() throws(CircuitBreakerError) -> Admitted {
         var admitted = try decideAdmission()
+        // Timed for a listener (`.durations`): only calls that run, so rejections read no clock for it.
+        if admitted.start == nil && flags.load(ordering: .relaxed) & Flags.timesAllCalls != 0 { admitted.start = time.now() }
         // Disabled: nothing is counted or heard.
         if flags.load(ordering: .relaxed) & Flags.callEvents != 0 && cell.word.load(ordering: .relaxed) & PublishedWord.recordsNothing == 0 {
             let listeners = beginReading()
@@ -36,10 +38,7 @@ extension CircuitBreaker {
 
     private func decideAdmission() throws(CircuitBreakerError) -> Admitted {
         let word = cell.word.load(ordering: .acquiring)
-        let start: Nanoseconds? =
-            if word & PublishedWord.timesCalls != 0 { readCallClock(word) }
-            else if flags.load(ordering: .relaxed) & Flags.timesAllCalls != 0 { time.now() }
-            else { nil }
+        let start = word & PublishedWord.timesCalls != 0 ? readCallClock(word) : nil
         if word & PublishedWord.admitsFreely != 0 {
             return Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: start)
         }

@@ -36,7 +36,7 @@ struct TracingTests {
         let attributes = try #require(span.events.first?.attributes)
         #expect(attributes["circuit_breaker.previous_state"]?.toSpanAttribute() == .string("closed"))
         #expect(attributes["circuit_breaker.state"]?.toSpanAttribute() == .string("open"))
-        #expect(attributes["circuit_breaker.cause"]?.toSpanAttribute() == .string("1 consecutive failures"))
+        #expect(attributes["circuit_breaker.cause"]?.toSpanAttribute() == .string("1 consecutive failure"))
         #expect(attributes["circuit_breaker.retry_after_ms"]?.toSpanAttribute() == .int64(5_000))
     }
 

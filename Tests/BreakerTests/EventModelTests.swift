@@ -50,7 +50,7 @@ struct EventModelTests {
         #expect(rejection.retryAfter == .seconds(5))
         let trip = try #require(changes.heard.withLock { $0.first?.change })
         #expect(trip.cause.kind == .consecutiveFailures)
-        #expect(trip.cause.description == "1 consecutive failures")
+        #expect(trip.cause.description == "1 consecutive failure")
     }
 
     @Test func everyCallEventCarriesWhatHappened() throws {

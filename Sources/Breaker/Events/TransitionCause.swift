@@ -80,7 +80,7 @@ public struct TransitionCause: Sendable, Hashable, CustomStringConvertible {
             return "\(kind) \(Self.percent(measured)) ≥ \(Self.percent(threshold))"
         case .consecutiveFailures:
             guard let measured else { return kind.description }
-            return "\(Int(measured)) consecutive failures"
+            return measured == 1 ? "1 consecutive failure" : "\(Int(measured)) consecutive failures"
         default:
             return kind.description
         }
