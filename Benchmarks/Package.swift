@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "swift-breaker", path: "../"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         // The MallocInterposer trait replaces the default jemalloc trait, whose package is not mirrored here.
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.0", traits: ["MallocInterposer"]),
     ],
@@ -20,6 +21,9 @@ let package = Package(
             name: "BreakerBenchmarks",
             dependencies: [
                 .product(name: "Breaker", package: "swift-breaker"),
+                .product(name: "BreakerLogging", package: "swift-breaker"),
+                .product(name: "BreakerMetrics", package: "swift-breaker"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/BreakerBenchmarks",

@@ -28,6 +28,9 @@ SCENARIOS = {
     "03": (KILO, "01", "reference: double Mutex, closed, sync"),
     "26": (KILO, "01", "ours: closed, consecutive, sync, with a state-change observer"),
     "27": (KILO, "01", "ours: closed, consecutive, sync, with an every-call observer"),
+    "28": (KILO, "01", "ours: closed, consecutive, sync, with BreakerLogging"),
+    "29": (KILO, "01", "ours: closed, consecutive, sync, with BreakerMetrics (counters)"),
+    "30": (KILO, "01", "ours: closed, consecutive, sync, with BreakerMetrics (counters and call timer)"),
     "04": (KILO, None, "baseline: bare async call"),
     "05": (KILO, "04", "ours: closed, consecutive, async"),
     "06": (KILO, "04", "reference: double Mutex, closed, async"),
@@ -165,6 +168,12 @@ def main():
          diff("26", "01") <= 10, f"{diff('26', '01'):+.1f} ns, {mallocs['26']:.2f} mallocs/op")),
         ("closed, consecutive, sync, every-call observer: ≤ 50 ns above bare call", lambda: (
          diff("27", "01") <= 50, f"{diff('27', '01'):+.1f} ns, {mallocs['27']:.2f} mallocs/op")),
+        ("closed, with BreakerLogging (a state-change observer): ≤ 10 ns above bare call", lambda: (
+         diff("28", "01") <= 10, f"{diff('28', '01'):+.1f} ns, {mallocs['28']:.2f} mallocs/op")),
+        ("closed, with BreakerMetrics counters (an every-call observer): ≤ 50 ns above bare call", lambda: (
+         diff("29", "01") <= 50, f"{diff('29', '01'):+.1f} ns, {mallocs['29']:.2f} mallocs/op")),
+        ("(no target) closed, with BreakerMetrics and its opt-in call timer: two clock reads more", lambda: (
+         True, f"{diff('30', '01'):+.1f} ns, {mallocs['30']:.2f} mallocs/op")),
         ("closed, consecutive, async: ≤ 15 ns above bare async call, 0 allocations", lambda: (
          diff("05", "04") <= 15 and mallocs["05"] < 0.01, f"{diff('05', '04'):+.1f} ns, {mallocs['05']:.2f} mallocs/op")),
         ("closed, count window lastCalls(10): ≤ 25 ns above bare call, 0 allocations", lambda: (

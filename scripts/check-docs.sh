@@ -2,7 +2,8 @@
 # Documentation checks, run by CI:
 #   1. every ```swift block of README.md and of the DocC articles compiles, without warnings, and
 #      runs (each file's blocks, in order, as one program; set CHECK_DOCS_RUN=0 to only compile);
-#   2. every public declaration of Breaker and BreakerTestKit has a doc comment;
+#   2. every public declaration of Breaker, BreakerTestKit and the integrations (BreakerLogging,
+#      BreakerMetrics, BreakerTracing) has a doc comment;
 #   3. the DocC catalog builds with warnings as errors (broken symbol links included).
 # Every check runs even when an earlier one fails; the script exits non-zero if any failed.
 #
@@ -86,17 +87,20 @@ else
 fi
 
 # --- 2. Doc comments on every public declaration --------------------------------------------------
-section "symbol graphs of Breaker and BreakerTestKit"
+section "symbol graphs of Breaker, BreakerTestKit and the integrations"
 GRAPHS="$SCRATCH/symbol-graphs"
 graphs_ok=0
 build_log="$SCRATCH/modules-build.log"
 mkdir -p "$SCRATCH"
-if swift build --scratch-path "$SCRATCH" --target BreakerTestKit >"$build_log" 2>&1; then
+if swift build --scratch-path "$SCRATCH" --target BreakerTestKit >"$build_log" 2>&1 &&
+    swift build --scratch-path "$SCRATCH" --target BreakerLogging >>"$build_log" 2>&1 &&
+    swift build --scratch-path "$SCRATCH" --target BreakerMetrics >>"$build_log" 2>&1 &&
+    swift build --scratch-path "$SCRATCH" --target BreakerTracing >>"$build_log" 2>&1; then
     modules="$(swift build --scratch-path "$SCRATCH" --show-bin-path)/Modules"
     triple="$(swift -print-target-info | python3 -c 'import json, sys; print(json.load(sys.stdin)["target"]["triple"])')"
     rm -rf "$GRAPHS" && mkdir -p "$GRAPHS/all" "$GRAPHS/Breaker"
     graphs_ok=1
-    for module in Breaker BreakerTestKit; do
+    for module in Breaker BreakerTestKit BreakerLogging BreakerMetrics BreakerTracing; do
         if ! swift-symbolgraph-extract -module-name "$module" -I "$modules" -target "$triple" \
             -minimum-access-level public -output-dir "$GRAPHS/all" >"$GRAPHS/$module.log" 2>&1; then
             cat "$GRAPHS/$module.log"
@@ -108,7 +112,7 @@ if swift build --scratch-path "$SCRATCH" --target BreakerTestKit >"$build_log" 2
     ls "$GRAPHS/all"
 else
     grep -E 'error:' "$build_log" | sort -u | head -40
-    fail "swift build --target BreakerTestKit (see $build_log)"
+    fail "swift build of the documented modules (see $build_log)"
 fi
 
 section "doc comments on public declarations"

@@ -141,9 +141,13 @@ def snippets(package_dir, repo_root, files):
                         os.remove(os.path.join(root, name))
                     os.rmdir(root)
 
-    products = (
-        f'.product(name: "Breaker", package: {swift_string(identity)}), '
-        f'.product(name: "BreakerTestKit", package: {swift_string(identity)})'
+    # The library's products and the API packages its integrations take values of (a Logger, a
+    # MetricsFactory, a Tracer), so that snippets can show the integrations as a user writes them.
+    own = ["Breaker", "BreakerTestKit", "BreakerLogging", "BreakerMetrics", "BreakerTracing"]
+    apis = [("Logging", "swift-log"), ("Metrics", "swift-metrics"), ("Tracing", "swift-distributed-tracing")]
+    products = ", ".join(
+        [f'.product(name: "{name}", package: {swift_string(identity)})' for name in own]
+        + [f'.product(name: "{name}", package: "{package}")' for name, package in apis]
     )
     target_lines = "\n".join(
         f"        .executableTarget(name: {swift_string(name)}, dependencies: [{products}]),"
@@ -156,7 +160,12 @@ import PackageDescription
 let package = Package(
     name: "doc-snippets",
     platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
-    dependencies: [.package(path: {swift_string(repo_root)})],
+    dependencies: [
+        .package(path: {swift_string(repo_root)}),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.0"),
+    ],
     targets: [
 {target_lines}
     ],

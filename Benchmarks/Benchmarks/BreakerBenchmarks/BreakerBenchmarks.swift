@@ -9,6 +9,9 @@
 
 import Benchmark
 import Breaker
+import BreakerLogging
+import BreakerMetrics
+import Logging
 import Dispatch
 import Foundation
 import Synchronization
@@ -156,6 +159,26 @@ let benchmarks: @Sendable () -> Void = {
     everyCallObserved.addListener(EveryCallCounter())
     Benchmark("27 ours: closed, consecutive, sync, with an every-call observer", configuration: perKilo) { benchmark in
         for i in benchmark.scaledIterations { blackHole(try everyCallObserved.call { work(i) }) }
+    }
+
+    // The integrations, with the process's default (no-op) metrics backend and a no-op log handler, so
+    // that the rows measure what attaching them costs a call, not a backend.
+    let logged = CircuitBreaker(name: "logged")
+    logged.addListener(BreakerLogger(logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })))
+    Benchmark("28 ours: closed, consecutive, sync, with BreakerLogging", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try logged.call { work(i) }) }
+    }
+
+    let counted = CircuitBreaker(name: "counted")
+    counted.addListener(BreakerMetricsListener(name: "counted"))  // the default: counters, gauge, transitions
+    Benchmark("29 ours: closed, consecutive, sync, with BreakerMetrics (counters)", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try counted.call { work(i) }) }
+    }
+
+    let timed = CircuitBreaker(name: "timed")
+    timed.addListener(BreakerMetricsListener(name: "timed", options: .init(recordsDurations: true)))  // plus the opt-in call timer
+    Benchmark("30 ours: closed, consecutive, sync, with BreakerMetrics (counters and call timer)", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try timed.call { work(i) }) }
     }
 
     // MARK: Closed, async
