@@ -18,6 +18,10 @@ Subcommands:
       SOURCES_DIR and are skipped; a declaration that merely inherits a protocol requirement's
       comment counts as undocumented. Exits 1 if any are found.
 
+  shown SOURCE.swift ARTICLE.md
+      Checks that ARTICLE.md shows SOURCE.swift whole, as one fenced code block (for code that is
+      compiled elsewhere, such as the Examples package). Exits 1 if it does not.
+
   diagnostics DIAGNOSTICS_JSON REPO_ROOT
       Prints the diagnostics of a `docc convert --diagnostics-file` run as `path:line:col: severity:
       summary`, with paths relative to REPO_ROOT, marking those from Swift doc comments in Sources.
@@ -274,7 +278,24 @@ def diagnostics(diagnostics_json, repo_root):
     return 1 if entries else 0
 
 
+def shown(source, markdown):
+    """Checks that the article `markdown` shows the file `source` whole, as one fenced block, so that
+    code compiled elsewhere (the Examples package) and the code a reader sees cannot drift apart."""
+    with open(source, encoding="utf-8") as f:
+        wanted = f.read().strip("\n")
+    with open(markdown, encoding="utf-8") as f:
+        text = f.read()
+    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.S | re.M)
+    if any(block.strip("\n") == wanted for block in blocks):
+        print(f"{markdown} shows {source} as it is")
+        return 0
+    print(f"{markdown} does not show {source} as it is: copy the file into the article's block")
+    return 1
+
+
 def main(argv):
+    if len(argv) == 4 and argv[1] == "shown":
+        return shown(argv[2], argv[3])
     if len(argv) >= 4 and argv[1] == "snippets":
         snippets(argv[2], argv[3], argv[4:])
         return 0
