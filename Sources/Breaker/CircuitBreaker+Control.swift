@@ -62,9 +62,17 @@ extension CircuitBreaker {
     /// Closes the circuit, resets the failure count, and notifies listeners (even if it was closed).
     public func close() { force(.closed) }
 
-    private func force(_ target: CircuitState) {
+    /// Opens the circuit now for `duration` (at least a nanosecond), whatever the reset timeout, and
+    /// notifies listeners: for a dependency that said when to come back (an HTTP `Retry-After`).
+    ///
+    /// ```swift
+    /// breaker.open(for: .seconds(30))
+    /// ```
+    public func open(for duration: Duration) { force(.open, for: max(1, duration.nanoseconds)) }
+
+    private func force(_ target: CircuitState, for duration: Nanoseconds? = nil) {
         let now = time.now()
-        cell.step(now: now) { machine, box in machine.force(target, now: now, openFor: box.policy.resetTimeout) }
+        cell.step(now: now) { machine, box in machine.force(target, now: now, openFor: duration ?? box.policy.resetTimeout) }
     }
 
     /// Overrides the state machine: ``OperatingMode/disabled``, ``OperatingMode/forcedOpen``,

@@ -124,7 +124,7 @@ extension CircuitBreaker {
         let result = cell.step(now: now, { machine, box in
             machine.record(outcome, slow: slow, ticket: admitted.ticket, now: now, policy: box.policy, jitter: box.policy.hasJitter ? .random(in: -1...1) : 0)
         }, beforeDelivery: heardFailure)
-        let verdict = finish(result, now: now, underlying: error ?? (outcome == .failure ? ReportedFailure() : nil))
+        let verdict = finish(result, now: now, underlying: error ?? (outcome == .failure ? ReportedFailure() : nil), error: error)
         switch outcome.kind {
         case .success: emit(.succeeded, to: listeners, error: error, duration: duration)
         case .ignored: emit(.ignored, to: listeners, error: error, duration: duration)
@@ -136,17 +136,19 @@ extension CircuitBreaker {
 
     /// Finishes a recorded outcome: trips the circuit if the machine asked for it, and says what the
     /// caller throws.
-    private func finish(_ result: RecordResult, now: Nanoseconds?, underlying: (any Error)?) -> Verdict {
+    private func finish(_ result: RecordResult, now: Nanoseconds?, underlying: (any Error)?, error: (any Error)?) -> Verdict {
         switch result {
         case .dropped, .counted:
             return .proceed
         case .opened(let cause, let retryAfter):
             return tripVerdict(cause, retryAfter: retryAfter, underlying: underlying)
-        case .tripRequested(let request):
+        case .tripRequested(var request):
+            request.context.error = error  // a custom open duration may read it (a server's Retry-After)
             guard let retryAfter = finishTrip(request, now: now ?? time.now()) else { return .proceed }
             return tripVerdict(request.cause, retryAfter: retryAfter, underlying: underlying)
-        case .evaluateRule(let snapshot, let request):
+        case .evaluateRule(let snapshot, var request):
             guard let shouldTrip = cell.policy.shouldTrip, shouldTrip(snapshot) else { return .proceed }
+            request.context.error = error
             guard let retryAfter = finishTrip(request, now: now ?? time.now()) else { return .proceed }
             return tripVerdict(request.cause, retryAfter: retryAfter, underlying: underlying)
         }

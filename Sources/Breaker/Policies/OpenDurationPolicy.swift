@@ -83,6 +83,15 @@ public struct OpenDurationPolicy: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// What an open-duration policy knows about the trip it is sizing.
+///
+/// A custom policy can read the failure that tripped the circuit, to honour a server's `Retry-After`:
+///
+/// ```swift
+/// configuration.openDuration = .custom { trip in
+///     if let limited = trip.error as? RateLimited { return min(limited.retryAfter, .seconds(300)) }
+///     return trip.resetTimeout
+/// }
+/// ```
 public struct TripContext: Sendable, Hashable {
     /// 1 for the first trip since the circuit was last closed, 2 for the next, and so on.
     public var consecutiveTrips: Int
@@ -90,11 +99,28 @@ public struct TripContext: Sendable, Hashable {
     public var failureRate: Double
     /// The configured base duration.
     public var resetTimeout: Duration
+    /// The failure that tripped the circuit: the call's error, a ``FailedResult`` for a returned value
+    /// judged a failure, or `nil` (a slow success, a trial past its deadline, a custom rule). Not part
+    /// of equality.
+    public var error: (any Error)?
 
     /// Creates a context; breakers create these, tests of custom policies may too.
-    public init(consecutiveTrips: Int, failureRate: Double, resetTimeout: Duration) {
+    public init(consecutiveTrips: Int, failureRate: Double, resetTimeout: Duration, error: (any Error)? = nil) {
         self.consecutiveTrips = consecutiveTrips
         self.failureRate = failureRate
         self.resetTimeout = resetTimeout
+        self.error = error
+    }
+
+    /// Equal when the counts, rate and timeout are; the error is left out.
+    public static func == (lhs: TripContext, rhs: TripContext) -> Bool {
+        lhs.consecutiveTrips == rhs.consecutiveTrips && lhs.failureRate == rhs.failureRate && lhs.resetTimeout == rhs.resetTimeout
+    }
+
+    /// Hashes what ``==(_:_:)`` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(consecutiveTrips)
+        hasher.combine(failureRate)
+        hasher.combine(resetTimeout)
     }
 }
