@@ -51,12 +51,12 @@ extension CircuitBreaker {
 
     /// Records `outcome` of an admitted call; `error` is the call's error, if it threw.
     @usableFromInline
-    func complete(_ admitted: Admitted, outcome: CallOutcome, error: (any Error)?) -> Verdict {
+    func complete(_ admitted: Admitted, outcome: CallOutcome, error: (any Error)?, slow forcedSlow: Bool = false) -> Verdict {
         defer { if admitted.listeners != nil { endReading() } }
         let word = cell.word.load(ordering: .acquiring)
         if word & PublishedWord.recordsNothing != 0 { return .proceed }  // disabled: nothing counted, nothing heard
         var now: Nanoseconds?
-        var slow = false
+        var slow = forcedSlow
         var duration: Nanoseconds?
         if let start = admitted.start {
             // A call timed only for a listener (no slow-call detection) ends on the precise clock it started on.
@@ -64,11 +64,9 @@ extension CircuitBreaker {
             if word & PublishedWord.coarseCallTiming == 0 { now = end }  // a lagging reading only measures durations
             duration = end.addingSaturating(-start)
             let threshold = cell.slowThreshold.load(ordering: .relaxed)
-            if threshold > 0 && duration! >= threshold {
-                slow = true
-                counters.increment(.slow)
-            }
+            if threshold > 0 && duration! >= threshold { slow = true }
         }
+        if slow { counters.increment(.slow) }
         switch outcome.kind {
         case .success: counters.increment(.success)
         case .failure: counters.increment(.failure)

@@ -73,16 +73,20 @@ public final class CircuitBreaker: Sendable {
         var retired: [ListenerList] = []
     }
 
-    /// The fields of a configuration that belong to each breaker rather than to the circuit.
+    /// The fields of a configuration that belong to each breaker rather than to the circuit: how it
+    /// judges errors and how long its calls may run.
     struct Judging: Sendable {
         var exclude: [ErrorFilter]
         var classifyError: (@Sendable (any Error) -> CallOutcome?)?
         var throwOriginalErrorOnTrip: Bool
+        /// The default time limit of calls with ``CallOptions``.
+        var timeLimit: Duration?
 
         init(_ configuration: Configuration) {
             exclude = configuration.exclude
             classifyError = configuration.classifyError
             throwOriginalErrorOnTrip = configuration.throwOriginalErrorOnTrip
+            timeLimit = configuration.timeLimit
         }
 
         func applied(to configuration: Configuration) -> Configuration {
@@ -90,6 +94,7 @@ public final class CircuitBreaker: Sendable {
             configuration.exclude = exclude
             configuration.classifyError = classifyError
             configuration.throwOriginalErrorOnTrip = throwOriginalErrorOnTrip
+            configuration.timeLimit = timeLimit
             return configuration
         }
     }

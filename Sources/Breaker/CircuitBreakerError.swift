@@ -11,7 +11,7 @@
 public struct CircuitBreakerError: Error, CustomStringConvertible {
     /// Why the breaker threw. New reasons may be added; switch with a `default` case.
     public struct Reason: Hashable, Sendable, CustomStringConvertible {
-        private enum Kind: Hashable, Sendable { case tripped, trialFailed, open }
+        private enum Kind: Hashable, Sendable { case tripped, trialFailed, open, timedOut }
         private let kind: Kind
 
         /// This call failed and its failure opened the circuit.
@@ -20,6 +20,9 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
         public static let trialFailed = Reason(kind: .trialFailed)
         /// The circuit is open (or half-open with every trial slot taken): the call was rejected without running.
         public static let open = Reason(kind: .open)
+        /// The call ran past its time limit: its task was cancelled and the caller was answered at once.
+        /// The call counts as a failure and as slow.
+        public static let timedOut = Reason(kind: .timedOut)
 
         /// The message aiobreaker uses for the same situation.
         public var message: String {
@@ -27,6 +30,7 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
             case .tripped: "Failures threshold reached, circuit breaker opened."
             case .trialFailed: "Trial call failed, circuit breaker opened."
             case .open: "Timeout not elapsed yet, circuit breaker still open"
+            case .timedOut: "Call exceeded its time limit and was cancelled."
             }
         }
 
@@ -36,6 +40,7 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
             case .tripped: "tripped"
             case .trialFailed: "trialFailed"
             case .open: "open"
+            case .timedOut: "timedOut"
             }
         }
     }

@@ -62,6 +62,12 @@ extension CircuitBreaker {
         /// own error instead of ``CircuitBreakerError`` (pybreaker's `throw_new_error_on_trip=False`).
         /// Default `false`.
         public var throwOriginalErrorOnTrip: Bool = false
+        /// The time limit of async calls made with ``CallOptions`` that set none of their own: past it,
+        /// the call's task is cancelled, the caller gets ``CircuitBreakerError/Reason/timedOut``, and the
+        /// call counts as a failure and as slow. `nil` (the default): no limit. The plain `call { }`
+        /// runs its closure in the caller's task and cannot be interrupted; see
+        /// ``CircuitBreaker/call(_:_:)``.
+        public var timeLimit: Duration? = nil
 
         /// The defaults described on each property.
         public init() {}
@@ -117,6 +123,9 @@ extension CircuitBreaker {
             }
             try ConfigurationError.check(halfOpen.permittedCalls >= 1, "halfOpen.permittedCalls", halfOpen.permittedCalls, "1...\(Int.max)")
             try ConfigurationError.check(halfOpen.successesToClose >= 1, "halfOpen.successesToClose", halfOpen.successesToClose, "1...\(Int.max)")
+            if let timeLimit {
+                try ConfigurationError.check(timeLimit.nanoseconds > 0, "timeLimit", timeLimit, "at least one nanosecond, or nil")
+            }
             if let maxTrialDuration = halfOpen.maxTrialDuration {
                 try ConfigurationError.check(maxTrialDuration.nanoseconds > 0, "halfOpen.maxTrialDuration", maxTrialDuration, "at least one nanosecond, or nil")
             }

@@ -127,6 +127,7 @@ extension PolicyBox {
         policy.exclude = []
         policy.classifyError = nil
         policy.throwOriginalErrorOnTrip = false
+        policy.timeLimit = nil
         let key = InternKey(configuration: policy, lag: time.lag)
         return interned.withLock { table in
             if let box = table.boxes[key]?.box { return box }
