@@ -28,6 +28,7 @@ extension CircuitBreaker {
         private let unmanagedBoxes: [Unmanaged<Box>]
         /// Everything any listener wants.
         let interests: BreakerEvent.Kinds
+
         init(_ registrations: [Registration]) {
             self.registrations = registrations
             boxes = registrations.map(Box.init)
