@@ -174,8 +174,9 @@ extension CircuitBreaker {
         }
     }
 
-    /// Whether the breaker would count `error` as a failure (aiobreaker's `is_system_error`): `false`
-    /// when an exclusion matches, when the configured classifier says otherwise, and for `CancellationError`.
+    /// Whether the breaker would count `error` as a failure (aiobreaker's `is_system_error`), thrown
+    /// from the calling task: `false` when an exclusion matches, when the configured classifier says
+    /// otherwise, and when the calling task is cancelled.
     public func isFailure(_ error: any Error) -> Bool {
         Self.classify(error, settings.withLock { $0.judging }) == .failure
     }

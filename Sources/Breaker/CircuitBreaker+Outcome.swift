@@ -161,11 +161,13 @@ extension CircuitBreaker {
                 breakerName: name))
     }
 
-    /// Decides how a thrown error counts: the classifier, then cancellation (ignored), then the
-    /// exclusions (success), else failure.
+    /// Decides how a thrown error counts: the classifier, then cancellation (ignored when the calling
+    /// task is cancelled, whatever the error, since a client may wrap cancellation in an error of its
+    /// own), then the exclusions (success), else failure. A `CancellationError` from a task that was not
+    /// cancelled counts like any other error.
     static func classify(_ error: any Error, _ judging: Judging) -> CallOutcome {
         if let classifier = judging.classifyError, let outcome = classifier(error) { return outcome }
-        if error is CancellationError { return .ignored }
+        if Task.isCancelled { return .ignored }
         if judging.exclude.contains(where: { $0.matches(error) }) { return .success }
         return .failure
     }

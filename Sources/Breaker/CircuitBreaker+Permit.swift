@@ -44,7 +44,8 @@ public final class CallPermit: Sendable {
     }
 
     /// The call failed with `error`, judged as `call` judges a thrown error: excluded errors count as
-    /// successes, `CancellationError` is ignored, the classifier has the first word.
+    /// successes, anything is ignored when the reporting task is cancelled, the classifier has the
+    /// first word.
     @discardableResult
     public func failed(_ error: any Error) -> CircuitBreakerError? {
         report { breaker.recordError(admitted, error) }

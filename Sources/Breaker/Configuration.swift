@@ -47,8 +47,9 @@ extension CircuitBreaker {
         /// Errors that count as successes (aiobreaker's `exclude`). Default none.
         public var exclude: [ErrorFilter] = []
         /// Decides how a thrown error counts before any other rule; return `nil` to fall back to the
-        /// defaults (`CancellationError` is ignored, an ``exclude`` match is a success, anything else a
-        /// failure). Runs outside the breaker's lock. Default `nil`.
+        /// defaults: whatever a cancelled task throws is ignored (the caller gave up; a `CancellationError`
+        /// from a task that was not cancelled counts like any other error), an ``exclude`` match is a
+        /// success, anything else a failure. Runs outside the breaker's lock. Default `nil`.
         ///
         /// For equality each assignment of a closure is a new classifier, even of a closure read from
         /// another configuration: copy the whole configuration to keep two equal.

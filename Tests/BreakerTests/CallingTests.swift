@@ -138,20 +138,46 @@ struct CallingTests {
         #expect(f.breaker.state == .closed)
     }
 
-    @Test func cancellationCountsNeitherWayAndFreesTheTrialSlot() throws {
+    @Test func aCancelledCallCountsNeitherWayAndFreesTheTrialSlot() async throws {
         let f = Fixture(failMax: 2)
         f.fail()
-        #expect(f.fail(CancellationError()) is CancellationError)
+        #expect(await inCancelledTask { f.fail(CancellationError()) is CancellationError })
         #expect(f.breaker.failureCount == 1, "not a failure")
         f.fail()
         #expect(f.breaker.state == .open, "and not a success either: the count went on")
         f.breaker.halfOpen()
         f.recorder.removeAll()
-        #expect(f.fail(CancellationError()) is CancellationError)
+        #expect(await inCancelledTask { f.fail(CancellationError()) is CancellationError })
         #expect(f.breaker.state == .halfOpen)
         #expect(f.recorder.events == [.beforeCall], "no success or failure hook")
         try f.succeed()
         #expect(f.breaker.state == .closed, "the slot was freed for the next trial")
+    }
+
+    @Test func aCancelledTasksOwnErrorTypeIsIgnoredToo() async throws {
+        // A client that wraps cancellation in an error of its own does not fail the trial.
+        struct ClientCancelled: Error {}
+        let f = Fixture(failMax: 1)
+        f.breaker.halfOpen()
+        _ = await inCancelledTask { f.fail(ClientCancelled()) }
+        #expect(f.breaker.state == .halfOpen)
+        try f.succeed()
+        #expect(f.breaker.state == .closed)
+    }
+
+    @Test func aCancellationErrorFromATaskThatWasNotCancelledIsAFailure() {
+        let f = Fixture(failMax: 1)
+        #expect(f.fail(CancellationError()).breakerError?.reason == .tripped, "classified like any other error")
+        #expect(f.breaker.state == .open)
+    }
+
+    @Test func theClassifierDecidesBeforeTheCancellationRule() async {
+        var configuration = CircuitBreaker.Configuration()
+        configuration.failMax = 1
+        configuration.classifyError = { _ in .failure }
+        let breaker = CircuitBreaker(configuration: configuration, clock: ManualClock())
+        _ = await inCancelledTask { try? breaker.call { throw CancellationError() } }
+        #expect(breaker.state == .open, "the classifier said failure, even in a cancelled task")
     }
 
     @Test func anActorCanPassAClosureOverItsOwnState() async throws {

@@ -54,8 +54,9 @@ struct ExclusionTests {
         #expect(Set([ErrorFilter.type(Benign.self), .type(Benign.self), predicate]).count == 2)
     }
 
-    @Test func cancellationIsNotAFailure() {
+    @Test func cancellationIsAFailureOnlyWhenTheTaskWasNotCancelled() async {
         let f = Fixture()
-        #expect(!f.breaker.isFailure(CancellationError()))
+        #expect(f.breaker.isFailure(CancellationError()))
+        #expect(await inCancelledTask { !f.breaker.isFailure(CancellationError()) })
     }
 }

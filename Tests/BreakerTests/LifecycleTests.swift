@@ -223,6 +223,7 @@ struct ObservabilityTests {
         f.run("S")
         f.run("S", taking: .seconds(2))
         f.run("F")
+        _ = try? f.breaker.reconfigure { $0.classifyError = ignoreCancellationErrors }
         _ = try? f.breaker.call { throw CancellationError() }
         f.run("F")  // trips
         f.run("SS")  // rejected

@@ -110,6 +110,7 @@ enum Policies {
         configuration.failMax = failMax
         configuration.resetTimeout = .milliseconds(reset)
         configuration.exclude = [.type(Benign.self)]
+        configuration.classifyError = ignoreCancellationErrors  // the model's "cancelled" bodies are ignored
         configuration.halfOpen = HalfOpenPolicy(permittedCalls: 1, successesToClose: 1, maxTrialDuration: maxTrial.map { .milliseconds($0) })
 
         var model = ModelConfig(failMax: failMax, resetTimeout: reset)

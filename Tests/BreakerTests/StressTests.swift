@@ -188,6 +188,7 @@ struct StressTests {
         configuration.failMax = 3
         configuration.resetTimeout = .milliseconds(10)
         configuration.exclude = [.type(Benign.self)]
+        configuration.classifyError = ignoreCancellationErrors  // "cancelled" bodies throw from tasks that were not cancelled
         configuration.halfOpen = HalfOpenPolicy(permittedCalls: 2, successesToClose: 2, maxTrialDuration: .milliseconds(30))
         let breaker = CircuitBreaker(name: "stress", configuration: configuration, listeners: listening ? [recorder] : [], clock: clock)
         let counters = StressCounters()
@@ -235,6 +236,7 @@ struct StressTests {
         let clock = ManualClock()
         var configuration = CircuitBreaker.Configuration()
         configuration.exclude = [.type(Benign.self)]
+        configuration.classifyError = ignoreCancellationErrors  // "cancelled" bodies throw from tasks that were not cancelled
         // Trials succeed, are excluded or cancelled, but never close the circuit nor fail it: every body
         // that runs is a trial of the same half-open generation, so the bound is exact.
         configuration.halfOpen = HalfOpenPolicy(permittedCalls: 3, successesToClose: 1_000_000, maxTrialDuration: nil)

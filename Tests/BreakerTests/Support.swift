@@ -76,3 +76,15 @@ final class Guarded<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
     func withLock<R>(_ body: (inout Value) -> R) -> R { lock.run { body(&value) } }
 }
+
+/// Runs `body` in a task that is cancelled before `body` starts (so `Task.isCancelled` holds inside).
+func inCancelledTask<R: Sendable>(_ body: @escaping @Sendable () -> R) async -> R {
+    await Task {
+        withUnsafeCurrentTask { $0?.cancel() }
+        return body()
+    }.value
+}
+
+/// The classifier the model-based and stress tests use to keep "cancelled" bodies ignored: they throw
+/// `CancellationError` from tasks that were not cancelled, which the breaker would count as failures.
+let ignoreCancellationErrors: @Sendable (any Error) -> CallOutcome? = { $0 is CancellationError ? .ignored : nil }
