@@ -23,20 +23,21 @@ extension CircuitBreaker {
             }
         }
 
-        let registrations: [Registration]
         private let boxes: [Box]
         private let unmanagedBoxes: [Unmanaged<Box>]
         /// Everything any listener wants.
         let interests: BreakerEvent.Kinds
 
         init(_ registrations: [Registration]) {
-            self.registrations = registrations
             boxes = registrations.map(Box.init)
             unmanagedBoxes = boxes.map { Unmanaged.passUnretained($0) }
             interests = registrations.reduce(into: []) { $0.formUnion($1.interests) }
         }
 
-        var isEmpty: Bool { registrations.isEmpty }
+        /// The registrations, in delivery order: what a change of listeners starts from.
+        var registrations: [Registration] { boxes.map { Registration(listener: $0.listener, interests: $0.interests) } }
+
+        var isEmpty: Bool { boxes.isEmpty }
 
         /// The list of a breaker created without listeners, shared by all of them.
         static let none = ListenerList([])
@@ -86,12 +87,12 @@ extension CircuitBreaker {
         _ = freed  // released here, after the lock: a listener's deinit is user code
     }
 
-    /// The listeners that hear the outcome of a call admitted with `list` (read by ``beginReading()``):
-    /// that list if it is still current, else the current one, so that a listener added or removed
-    /// during a call hears, or stops hearing, the rest of it. A call admitted without a list (on the
-    /// fast path) gets a reference to the current list; `retained` says the caller must release it.
-    func outcomeListeners(_ list: Unmanaged<ListenerList>?) -> (list: Unmanaged<ListenerList>?, retained: Bool) {
-        if list != nil {
+    /// The listeners that hear the outcome of a call: the current list, so that a listener added or
+    /// removed during a call hears, or stops hearing, the rest of it. A call that is still reading
+    /// (admitted with a list by ``beginReading()``) may use it without a reference; a call admitted
+    /// without one (on the fast path) gets a reference, and `retained` says the caller must release it.
+    func outcomeListeners(isReading: Bool) -> (list: Unmanaged<ListenerList>?, retained: Bool) {
+        if isReading {
             let current = currentListeners.load(ordering: .sequentiallyConsistent)
             return (Unmanaged.fromOpaque(UnsafeRawPointer(bitPattern: current).unsafelyUnwrapped), false)  // still reading: safe
         }

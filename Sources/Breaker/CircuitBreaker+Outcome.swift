@@ -75,7 +75,7 @@ extension CircuitBreaker {
         // Look the listeners up only if one may want this outcome: a plain success is wanted only by
         // listeners of every call, which the call found at admission.
         let wanted = outcome == .success && !slow ? Flags.callEvents : Flags.callEvents | Flags.outcomeEvents
-        let listeners = flags.load(ordering: .relaxed) & wanted != 0 ? outcomeListeners(admitted.listeners) : (list: nil, retained: false)
+        let listeners = flags.load(ordering: .relaxed) & wanted != 0 ? outcomeListeners(isReading: admitted.listeners != nil) : (list: nil, retained: false)
         defer { if listeners.retained { listeners.list?.release() } }
         return settle(admitted, outcome: outcome, error: error, at: now, slow: slow, duration: duration, word: word, listeners: listeners.list)
     }
