@@ -12,6 +12,9 @@ extension CircuitBreaker {
         /// without a reference at admission (``beginReading()``) and kept until the outcome is
         /// recorded (``endReading()`` in ``complete(_:outcome:error:)``).
         @usableFromInline var listeners: Unmanaged<ListenerList>?
+        /// The tracker of running calls this call joined, and its slot there (see ``RunningCalls``).
+        @usableFromInline var running: Unmanaged<RunningCalls>?
+        @usableFromInline var slot: Int64 = 0
 
         @usableFromInline
         init(ticket: Ticket, start: Nanoseconds?, listeners: Unmanaged<ListenerList>? = nil) {
@@ -19,6 +22,37 @@ extension CircuitBreaker {
             self.start = start
             self.listeners = listeners
         }
+    }
+
+    /// Admits a call of a circuit that admits freely and times its calls: reads the clock, counts the
+    /// calls that have run past the slow-call threshold (deciding again if that opened the circuit),
+    /// and joins the running calls.
+    @usableFromInline
+    func admitTimed(_ word: UInt64) throws(CircuitBreakerError) -> Admitted {
+        let start = readCallClock(word)
+        var admitted = Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: start)
+        guard word & PublishedWord.recordsNothing == 0, let running = cell.runningCalls else { return admitted }
+        let overdue = running._withUnsafeGuaranteedRef { $0.claimOverdue(now: start) }
+        if overdue > 0 && countRunningAsSlow(overdue) != word { return try decideAdmission() }
+        let entry = running._withUnsafeGuaranteedRef { $0.enter(at: start) }
+        if let slot = entry.slot {
+            admitted.running = running
+            admitted.slot = slot
+        }
+        if entry.orphans > 0 { _ = countRunningAsSlow(entry.orphans) }
+        return admitted
+    }
+
+    /// Records `count` calls still running past the slow-call threshold as slow, trips the circuit if
+    /// that is enough, and returns the published word after.
+    private func countRunningAsSlow(_ count: Int) -> UInt64 {
+        for _ in 0..<count { counters.increment(.slow) }
+        let now = time.now()
+        let result = cell.step(now: now) { machine, box in
+            machine.recordRunningSlowCalls(count, now: now, policy: box.policy, jitter: box.policy.hasJitter ? .random(in: -1...1) : 0)
+        }
+        _ = finish(result, now: now, underlying: nil, error: nil)
+        return cell.word.load(ordering: .acquiring)
     }
 
     /// Admits a call (telling listeners that want it) or throws the rejection.
@@ -38,10 +72,11 @@ extension CircuitBreaker {
 
     private func decideAdmission() throws(CircuitBreakerError) -> Admitted {
         let word = cell.word.load(ordering: .acquiring)
-        let start = word & PublishedWord.timesCalls != 0 ? readCallClock(word) : nil
         if word & PublishedWord.admitsFreely != 0 {
-            return Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: start)
+            if word & PublishedWord.timesCalls != 0 { return try admitTimed(word) }
+            return Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: nil)
         }
+        let start = word & PublishedWord.timesCalls != 0 ? readCallClock(word) : nil
         if word & PublishedWord.rejectsUntilDeadline != 0 {
             // Open, half-open with no free trial slot, or waiting on a trial gate: reject without the lock
             // while the published deadline is ahead. A lagging clock reading is enough: it can only reject

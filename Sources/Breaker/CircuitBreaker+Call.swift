@@ -21,8 +21,9 @@ extension CircuitBreaker {
             return try callAdmitting(body)
         }
         // Fast path: closed and healthy, no listener of per-call events.
-        let start = word & PublishedWord.timesCalls != 0 ? readCallClock(word) : nil
-        let admitted = Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: start)
+        let admitted =
+            word & PublishedWord.timesCalls != 0
+            ? try admitTimed(word) : Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: nil)
         let result: R
         do {
             result = try body()
@@ -30,7 +31,7 @@ extension CircuitBreaker {
             if case .throw(let breakerError) = recordError(admitted, error) { throw breakerError }
             throw error
         }
-        if start == nil && cell.word.load(ordering: .acquiring) & Self.quietSuccessMask == PublishedWord.successIsNoop {
+        if admitted.start == nil && cell.word.load(ordering: .acquiring) & Self.quietSuccessMask == PublishedWord.successIsNoop {
             counters.increment(.success)  // nothing to change: no shared write beyond a counter
         } else {
             recordSuccess(admitted)
@@ -53,8 +54,9 @@ extension CircuitBreaker {
         guard flags & Flags.generalPath == 0, word & PublishedWord.admitsFreely != 0 else {
             return try await callAdmitting(body)
         }
-        let start = word & PublishedWord.timesCalls != 0 ? readCallClock(word) : nil
-        let admitted = Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: start)
+        let admitted =
+            word & PublishedWord.timesCalls != 0
+            ? try admitTimed(word) : Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: nil)
         let result: R
         do {
             result = try await body()
@@ -62,7 +64,7 @@ extension CircuitBreaker {
             if case .throw(let breakerError) = recordError(admitted, error) { throw breakerError }
             throw error
         }
-        if start == nil && cell.word.load(ordering: .acquiring) & Self.quietSuccessMask == PublishedWord.successIsNoop {
+        if admitted.start == nil && cell.word.load(ordering: .acquiring) & Self.quietSuccessMask == PublishedWord.successIsNoop {
             counters.increment(.success)
         } else {
             recordSuccess(admitted)

@@ -53,10 +53,12 @@ extension CircuitBreaker {
     @usableFromInline
     func complete(_ admitted: Admitted, outcome: CallOutcome, error: (any Error)?, slow forcedSlow: Bool = false) -> Verdict {
         defer { if admitted.listeners != nil { endReading() } }
+        // A call counted as slow while it ran is heard and counted in metrics, but not recorded again.
+        let countedWhileRunning = admitted.running?._withUnsafeGuaranteedRef { $0.leave(slot: admitted.slot) } ?? false
         let word = cell.word.load(ordering: .acquiring)
         if word & PublishedWord.recordsNothing != 0 { return .proceed }  // disabled: nothing counted, nothing heard
         var now: Nanoseconds?
-        var slow = forcedSlow
+        var slow = forcedSlow && !countedWhileRunning
         var duration: Nanoseconds?
         if let start = admitted.start {
             // A call timed only for a listener (no slow-call detection) ends on the precise clock it started on.
@@ -64,7 +66,7 @@ extension CircuitBreaker {
             if word & PublishedWord.coarseCallTiming == 0 { now = end }  // a lagging reading only measures durations
             duration = end.addingSaturating(-start)
             let threshold = cell.slowThreshold.load(ordering: .relaxed)
-            if threshold > 0 && duration! >= threshold { slow = true }
+            if threshold > 0 && duration! >= threshold && !countedWhileRunning { slow = true }
         }
         if slow { counters.increment(.slow) }
         switch outcome.kind {
@@ -77,6 +79,14 @@ extension CircuitBreaker {
         let wanted = outcome == .success && !slow ? Flags.callEvents : Flags.callEvents | Flags.outcomeEvents
         let listeners = flags.load(ordering: .relaxed) & wanted != 0 ? outcomeListeners(isReading: admitted.listeners != nil) : (list: nil, retained: false)
         defer { if listeners.retained { listeners.list?.release() } }
+        if countedWhileRunning {
+            switch outcome.kind {
+            case .success: emit(.succeeded, to: listeners.list, error: error, duration: duration)
+            case .failure: emit(.failed, to: listeners.list, error: error ?? ReportedFailure(), duration: duration)
+            case .ignored: emit(.ignored, to: listeners.list, error: error, duration: duration)
+            }
+            return .proceed
+        }
         return settle(admitted, outcome: outcome, error: error, at: now, slow: slow, duration: duration, word: word, listeners: listeners.list)
     }
 
@@ -134,7 +144,7 @@ extension CircuitBreaker {
 
     /// Finishes a recorded outcome: trips the circuit if the machine asked for it, and says what the
     /// caller throws.
-    private func finish(_ result: RecordResult, now: Nanoseconds?, underlying: (any Error)?, error: (any Error)?) -> Verdict {
+    func finish(_ result: RecordResult, now: Nanoseconds?, underlying: (any Error)?, error: (any Error)?) -> Verdict {
         switch result {
         case .dropped, .counted:
             return .proceed

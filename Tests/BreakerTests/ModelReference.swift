@@ -30,6 +30,8 @@ struct ModelConfig {
         var threshold: Int
         var rate: Double
         var minimumCalls: Int
+        /// Calls still running past the threshold count as slow at the next closed-state admission.
+        var countsRunningCalls = true
     }
 
     var failMax: Int
@@ -82,6 +84,17 @@ final class ReferenceModel {
         var generation: Int
         var isTrial: Bool
         var start: Int
+        /// Set when the call joined the running calls (see `claimRunningCalls`).
+        var runningID: Int? = nil
+    }
+
+    /// A call of the closed circuit that joined the running calls: its slot is its start in slots of a
+    /// power-of-two number of nanoseconds, the largest not above a quarter of the slow-call threshold.
+    struct RunningCall {
+        var id: Int
+        var slot: Int
+        /// Counted as slow while running, or settled by a change of generation: not judged again.
+        var settled = false
     }
 
     struct Entry {
@@ -109,6 +122,11 @@ final class ReferenceModel {
     var outcomes: [Entry] = []
     var events: [EventRecorder.Event] = []
     var successes = 0, failures = 0, ignored = 0, rejected = 0, slowCalls = 0
+    var running: [RunningCall] = []
+    var nextRunningID = 0
+    /// A slot closed to joining: it held running calls when the generation changed, which settled them;
+    /// later calls in it are not tracked.
+    var closedSlot: Int?
 
     init(config: ModelConfig) { self.config = config }
 
@@ -149,7 +167,7 @@ final class ReferenceModel {
     private func enter(_ target: CircuitState) {
         events.append(.stateChange(state, target))
         state = target
-        generation += 1
+        newGeneration()
         runningTrials = []
         trialSuccesses = 0
         if target == .closed {
@@ -180,13 +198,63 @@ final class ReferenceModel {
         openUntil = now + openDuration(forTrip: trips)
     }
 
+    // MARK: Running calls
+
+    private func newGeneration() {
+        generation += 1
+        if running.contains(where: { $0.slot == currentSlot && !$0.settled }) { closedSlot = currentSlot }
+        // Calls running from the old generation are settled without being counted.
+        for index in running.indices { running[index].settled = true }
+    }
+
+    private var slotShift: Int? {
+        guard let slow = config.slow, slow.countsRunningCalls else { return nil }
+        let quarter = slow.threshold * 1_000_000 / 4
+        return Int.bitWidth - 1 - quarter.leadingZeroBitCount
+    }
+
+    private var currentSlot: Int? { slotShift.map { (now * 1_000_000) >> $0 } }
+
+    /// At a closed-state admission: counts the calls that have run past the threshold since the start of
+    /// their slot's end, once each, as slow; returns whether that opened the circuit.
+    private func claimRunningCalls() -> Bool {
+        guard let shift = slotShift, let slow = config.slow else { return false }
+        let due = (((now - slow.threshold) * 1_000_000) >> shift) - 1
+        var count = 0
+        for index in running.indices where !running[index].settled && running[index].slot <= due {
+            running[index].settled = true
+            count += 1
+        }
+        guard count > 0 else { return false }
+        slowCalls += count
+        if case .none = config.window {} else {
+            for _ in 0..<count { outcomes.append(Entry(time: now, failed: false, slow: true)) }
+        }
+        guard mode == .normal, tripsNow() else { return false }
+        trip()
+        return true
+    }
+
+    /// A closed-state call admitted now: a ticket that joins the running calls when they are counted.
+    private func closedTicket() -> Ticket {
+        var ticket = Ticket(generation: generation, isTrial: false, start: now)
+        if let slot = currentSlot, slot != closedSlot {
+            nextRunningID += 1
+            running.append(RunningCall(id: nextRunningID, slot: slot))
+            ticket.runningID = nextRunningID
+        }
+        return ticket
+    }
+
     // MARK: Calls
 
     /// Admission at `now`: a ticket, or nil for a rejection.
     func admit() -> Ticket? {
-        if mode == .disabled || mode == .metricsOnly {
-            if mode == .metricsOnly { events.append(.beforeCall) }  // disabled: nothing is heard
-            return Ticket(generation: generation, isTrial: false, start: now)
+        if mode == .disabled { return Ticket(generation: generation, isTrial: false, start: now) }  // nothing is heard
+        if mode == .metricsOnly {
+            _ = claimRunningCalls()
+            events.append(.beforeCall)
+            return closedTicket()
         }
         if mode == .forcedOpen {
             rejected += 1
@@ -194,8 +262,9 @@ final class ReferenceModel {
         }
         switch state {
         case .closed:
+            if claimRunningCalls() { return admit() }  // opened: decide again
             events.append(.beforeCall)
-            return Ticket(generation: generation, isTrial: false, start: now)
+            return closedTicket()
         case .open:
             if now < openUntil {
                 rejected += 1
@@ -232,7 +301,11 @@ final class ReferenceModel {
         let natural: Observed = kind.errorName.map { .rethrown($0) } ?? .value
         // Disabled when the call ends: nothing is counted and nothing is heard.
         if mode == .disabled { return natural }
-        let slow = config.slow.map { now - ticket.start >= $0.threshold } ?? false
+        var countedWhileRunning = false
+        if let id = ticket.runningID, let index = running.firstIndex(where: { $0.id == id }) {
+            countedWhileRunning = running.remove(at: index).settled
+        }
+        let slow = !countedWhileRunning && (config.slow.map { now - ticket.start >= $0.threshold } ?? false)
         if slow { slowCalls += 1 }
         let outcome: Outcome
         switch kind {
@@ -242,6 +315,7 @@ final class ReferenceModel {
         }
         if outcome == .failure { events.append(.failure("Boom(1)")) }
         defer { if outcome == .success { events.append(.success) } }  // after any transition the success causes
+        if countedWhileRunning { return natural }  // heard and counted in metrics, not recorded again
 
         // A call from an earlier generation (a transition or a mode change since), or anything while disabled.
         guard ticket.generation == generation, mode != .disabled else { return natural }
@@ -266,6 +340,15 @@ final class ReferenceModel {
         failureCount = outcome == .failure ? failureCount + 1 : 0
         if case .none = config.window {} else { outcomes.append(Entry(time: now, failed: outcome == .failure, slow: slow)) }
         guard mode == .normal else { return natural }  // metrics-only: recorded, never trips
+        guard tripsNow() else { return natural }
+        trip()
+        // The tripping call throws `tripped` if it failed; a success (a slow one, or an excluded error,
+        // which is rethrown unchanged) keeps its own result.
+        return outcome == .failure ? .breaker("tripped") : natural
+    }
+
+    /// Whether the window (and the failures in a row) call for a trip now.
+    private func tripsNow() -> Bool {
         let window = snapshot
         var trips: Bool
         switch config.trip {
@@ -274,11 +357,7 @@ final class ReferenceModel {
         case .custom(let rule): trips = rule(window)
         }
         if let policy = config.slow, window.calls >= policy.minimumCalls, window.slowCallRate >= policy.rate { trips = true }
-        guard trips else { return natural }
-        trip()
-        // The tripping call throws `tripped` if it failed; a success (a slow one, or an excluded error,
-        // which is rethrown unchanged) keeps its own result.
-        return outcome == .failure ? .breaker("tripped") : natural
+        return trips
     }
 
     // MARK: Manual control and configuration
@@ -307,7 +386,7 @@ final class ReferenceModel {
         case .disabled, .metricsOnly:
             enter(.closed)
         default:
-            generation += 1
+            newGeneration()
             if wasForcedOpen && state == .open {
                 openedAt = now
                 openUntil = now + config.resetTimeout

@@ -176,6 +176,17 @@ struct CircuitMachine: Sendable {
         return MachineStep(result, changes)
     }
 
+    /// Records `count` calls of the closed circuit that are still running past the slow-call threshold
+    /// as slow (``RunningCalls``); they may trip the circuit like any recorded outcome.
+    mutating func recordRunningSlowCalls(_ count: Int, now: Nanoseconds, policy: MachinePolicy, jitter: Double = 0) -> MachineStep<RecordResult> {
+        guard count > 0, state == .closed, mode != .disabled, window != nil else { return MachineStep(.dropped) }
+        for _ in 0..<count { window?.record(failure: false, slow: true, now: now) }
+        guard mode == .normal else { return MachineStep(.counted) }
+        var changes = MachineChanges()
+        let result = evaluateTrip(policy: policy, now: now, jitter: jitter, changes: &changes)
+        return MachineStep(result, changes)
+    }
+
     private mutating func recordTrial(
         _ outcome: CallOutcome, ticket: Ticket, now: Nanoseconds, policy: MachinePolicy, jitter: Double, changes: inout MachineChanges
     ) -> RecordResult {

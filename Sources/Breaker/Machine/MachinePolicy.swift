@@ -22,6 +22,8 @@ struct MachinePolicy: Sendable {
     var slowThreshold: Nanoseconds?
     var slowRate: Double
     var slowMinimumCalls: Int
+    /// Whether calls still running past ``slowThreshold`` count as slow (``RunningCalls``).
+    var countsRunningCalls: Bool
     var openDuration: OpenDuration
     var permittedTrials: Int
     var successesToClose: Int
@@ -40,6 +42,7 @@ struct MachinePolicy: Sendable {
         slowThreshold = configuration.slowCalls?.threshold.nanoseconds
         slowRate = configuration.slowCalls?.rate ?? 1
         slowMinimumCalls = configuration.slowCalls?.minimumCalls ?? 1
+        countsRunningCalls = configuration.slowCalls?.countsRunningCalls ?? false
         switch configuration.openDuration.kind {
         case .fixed: openDuration = .fixed
         case .exponential(let multiplier, let maximum, let jitter):

@@ -30,6 +30,9 @@ public final class InMemoryStorage: CircuitBreakerStorage {
     @usableFromInline let slowThreshold = Atomic<Int64>(0)
     /// Successes of a quiet time window not yet counted in it.
     let deferred = DeferredSuccesses()
+    /// The address of the ``RunningCalls`` that admissions of the closed circuit join, or 0 when
+    /// running calls are not tracked. Kept alive by ``CircuitCore/trackers``.
+    let runningCallsAddress = Atomic<UInt>(0)
     private let core: Locked<CircuitCore>
 
     /// A circuit in `state` with `failureCount` failures counted. A circuit created open stays open for
@@ -118,6 +121,7 @@ public final class InMemoryStorage: CircuitBreakerStorage {
                 let box = core.time == nil ? fresh : PolicyBox.shared(configuration, time: core.time!)
                 core.time = core.time ?? time
                 core.policy = box
+                trackRunningCalls(&core)
                 core.machine.adoptWindow(box.policy.window)
                 core.machine.anchor(now: now, policy: box.policy)
                 publish(core)
@@ -136,8 +140,27 @@ public final class InMemoryStorage: CircuitBreakerStorage {
             return resize ? machine.resizeOpenPeriod(to: box.policy.resetTimeout) : MachineStep(())
         } install: { core in
             core.policy = box
+            self.trackRunningCalls(&core)
         }
         return box
+    }
+
+    /// The tracker of running calls that admissions join now, if the policy counts them.
+    var runningCalls: Unmanaged<RunningCalls>? {
+        UnsafeRawPointer(bitPattern: runningCallsAddress.load(ordering: .acquiring)).map { Unmanaged.fromOpaque($0) }
+    }
+
+    /// Publishes the tracker of running calls the policy asks for (one per threshold, kept for the
+    /// calls admitted into it), or none.
+    private func trackRunningCalls(_ core: inout CircuitCore) {
+        let policy = core.policy?.policy
+        guard let threshold = policy?.slowThreshold, policy?.countsRunningCalls == true else {
+            runningCallsAddress.store(0, ordering: .releasing)
+            return
+        }
+        let tracker = core.trackers.first { $0.threshold == threshold } ?? RunningCalls(threshold: threshold)
+        if !core.trackers.contains(where: { $0 === tracker }) { core.trackers.append(tracker) }
+        runningCallsAddress.store(UInt(bitPattern: Unmanaged.passUnretained(tracker).toOpaque()), ordering: .releasing)
     }
 
     /// The circuit's current policy.
@@ -188,8 +211,11 @@ public final class InMemoryStorage: CircuitBreakerStorage {
             }
             let box = core.policyOrDefault(nil)
             if let now { core.machine.anchor(now: now, policy: box.policy) }
+            let generation = core.machine.generation
             let step = body(&core.machine, box)
             install?(&core)
+            // Calls running from an older generation no longer count (their outcomes are dropped too).
+            if core.machine.generation != generation { runningCalls?._withUnsafeGuaranteedRef { $0.forgetAll() } }
             var deliver = false
             if !step.changes.isEmpty {
                 core.enqueue(step.changes, now: now ?? core.machine.stateSince ?? 0)
@@ -331,6 +357,9 @@ struct CircuitCore: Sendable {
     var cancelledWaiters: Set<UInt64> = []
     var nextWaiter: UInt64 = 0
     var wakeups: UInt64 = 0
+    /// Every tracker of running calls this circuit has published (usually one), alive for as long as
+    /// calls admitted into them may end.
+    var trackers: [RunningCalls] = []
 
     /// The policy, or the default one (aiobreaker's) on `time` for a circuit no breaker has used yet.
     func policyOrDefault(_ time: TimeSource?) -> PolicyBox {
