@@ -241,8 +241,15 @@ let benchmarks: @Sendable () -> Void = {
     var slowConfiguration = CircuitBreaker.Configuration()
     slowConfiguration.slowCalls = SlowCallPolicy(threshold: .seconds(1), rate: 0.5, minimumCalls: 10)
     let slow = CircuitBreaker(name: "slow-calls", configuration: slowConfiguration, clock: ContinuousClock())
-    Benchmark("12 ours: closed, slow-call detection (ContinuousClock), sync", configuration: perKilo) { benchmark in
+    Benchmark("12 ours: closed, slow-call detection with in-flight detection (ContinuousClock), sync", configuration: perKilo) { benchmark in
         for i in benchmark.scaledIterations { blackHole(try slow.call { work(i) }) }
+    }
+
+    // Row 12 without tracking running calls: what in-flight detection of hung calls costs.
+    slowConfiguration.slowCalls?.countsRunningCalls = false
+    let slowCompletedOnly = CircuitBreaker(name: "slow-calls-completed", configuration: slowConfiguration, clock: ContinuousClock())
+    Benchmark("31 ours: closed, slow-call detection without in-flight detection (ContinuousClock), sync", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try slowCompletedOnly.call { work(i) }) }
     }
 
     // MARK: Open
