@@ -51,4 +51,40 @@ struct OpenForTests {
         #expect(seen.withLock { $0 } == ["Optional(\"503\")"])
         #expect(f.breaker.retryAfter == .seconds(7))
     }
+
+    struct Throttled: RetryAfterProviding {
+        var retryAfter: Duration?
+    }
+
+    @Test func honoringRetryAfterOpensForTheAskedWaitCappedAndOtherwiseAsTheFallbackPolicySays() {
+        let f = PolicyFixture {
+            $0.failMax = 1
+            $0.resetTimeout = .seconds(5)
+            $0.openDuration = .honoringRetryAfter(maximum: .seconds(30), otherwise: .exponential(multiplier: 2, maximum: .seconds(60)))
+        }
+        let cases: [(any Error, Duration, String)] = [
+            (Throttled(retryAfter: .seconds(12)), .seconds(12), "the asked wait"),
+            (Throttled(retryAfter: .seconds(100)), .seconds(30), "capped at the maximum"),
+            (Throttled(retryAfter: nil), .seconds(5), "no wait given: the fallback policy, first trip"),
+            (Throttled(retryAfter: .zero), .seconds(5), "a zero wait is no wait"),
+            (Boom(), .seconds(5), "an error without a wait"),
+        ]
+        for (error, expected, why) in cases {
+            f.breaker.close()
+            _ = catching { try f.breaker.call { throw error } }
+            #expect(f.breaker.retryAfter == expected, "\(why)")
+        }
+        // A failed trial reopens: the fallback's exponential growth applies to the second trip in a row.
+        f.clock.advance(by: .seconds(5))
+        _ = catching { try f.breaker.call { throw Boom() } }
+        #expect(f.breaker.retryAfter == .seconds(10))
+    }
+
+    @Test func anOpenDurationPolicyCanBeAskedForAPeriod() {
+        let trip = TripContext(consecutiveTrips: 3, failureRate: 1, resetTimeout: .seconds(2))
+        #expect(OpenDurationPolicy.fixed.duration(for: trip) == .seconds(2))
+        #expect(OpenDurationPolicy.exponential(multiplier: 2, maximum: .seconds(60)).duration(for: trip) == .seconds(8))
+        #expect(OpenDurationPolicy.exponential(multiplier: 2, maximum: .seconds(5)).duration(for: trip) == .seconds(5))
+        #expect(OpenDurationPolicy.custom { _ in .zero }.duration(for: trip) == .seconds(2), "not positive: the reset timeout")
+    }
 }

@@ -78,12 +78,8 @@ struct MachinePolicy: Sendable {
         case .fixed, .custom:
             return resetTimeout
         case .exponential(let multiplier, let maximum, let jitter):
-            let cap = Double(maximum)
-            var nanos = Double(resetTimeout)
-            for _ in 1..<max(1, context.consecutiveTrips) where nanos < cap { nanos *= multiplier }
-            nanos = min(nanos, cap)
-            if jitter > 0 { nanos *= 1 + jitter * min(1, max(-1, sample)) }
-            return max(1, Nanoseconds(min(nanos, Double(Nanoseconds.max / 2))))
+            return OpenDurationPolicy.grown(
+                resetTimeout, trips: context.consecutiveTrips, multiplier: multiplier, maximum: maximum, jitter: jitter, sample: sample)
         }
     }
 }

@@ -58,6 +58,49 @@ public struct OpenDurationPolicy: Sendable, Hashable, CustomStringConvertible {
         OpenDurationPolicy(kind: .custom(duration))
     }
 
+    /// Opens for as long as the failure that tripped the circuit asks, when it carries a wait
+    /// (``RetryAfterProviding``, such as an HTTP 429 or 503 with `Retry-After`), capped at `maximum`;
+    /// otherwise as `otherwise` says.
+    ///
+    /// ```swift
+    /// configuration.openDuration = .honoringRetryAfter(maximum: .seconds(300), otherwise: .exponential(maximum: .seconds(60)))
+    /// ```
+    public static func honoringRetryAfter(maximum: Duration, otherwise: OpenDurationPolicy = .fixed) -> OpenDurationPolicy {
+        .custom { trip in
+            if let wait = (trip.error as? any RetryAfterProviding)?.retryAfter, wait > .zero { return min(wait, maximum) }
+            return otherwise.duration(for: trip)
+        }
+    }
+
+    /// The open period this policy gives `trip`: `resetTimeout` for ``fixed``, the grown and jittered
+    /// period for ``exponential(multiplier:maximum:jitter:)``, the closure's answer for ``custom(_:)``
+    /// (`resetTimeout` if it is not positive).
+    public func duration(for trip: TripContext) -> Duration {
+        switch kind {
+        case .fixed:
+            return trip.resetTimeout
+        case .exponential(let multiplier, let maximum, let jitter):
+            let nanos = Self.grown(
+                trip.resetTimeout.nanoseconds, trips: trip.consecutiveTrips, multiplier: multiplier, maximum: maximum.nanoseconds,
+                jitter: jitter, sample: jitter > 0 ? .random(in: -1...1) : 0)
+            return .nanoseconds(nanos)
+        case .custom(let size):
+            let duration = size(trip)
+            return duration > .zero ? duration : trip.resetTimeout
+        }
+    }
+
+    /// The exponential rule: `base × multiplier^(trips-1)` capped at `maximum`, spread by `jitter × sample`
+    /// (`sample` in -1...1), at least 1 ns.
+    static func grown(_ base: Nanoseconds, trips: Int, multiplier: Double, maximum: Nanoseconds, jitter: Double, sample: Double) -> Nanoseconds {
+        let cap = Double(maximum)
+        var nanos = Double(base)
+        for _ in 1..<max(1, trips) where nanos < cap { nanos *= multiplier }
+        nanos = min(nanos, cap)
+        if jitter > 0 { nanos *= 1 + jitter * min(1, max(-1, sample)) }
+        return max(1, Nanoseconds(min(nanos, Double(Nanoseconds.max / 2))))
+    }
+
     /// Whether open periods are sized per trip (exponential or custom) rather than fixed to `resetTimeout`.
     var isSized: Bool {
         if case .fixed = kind { return false }
@@ -80,6 +123,14 @@ public struct OpenDurationPolicy: Sendable, Hashable, CustomStringConvertible {
         case .custom: "custom"
         }
     }
+}
+
+/// A failure that carries how long its source asked callers to wait before trying again: an HTTP 429
+/// or 503 response's `Retry-After`, a gRPC retry delay. ``OpenDurationPolicy/honoringRetryAfter(maximum:otherwise:)``
+/// opens the circuit for that long when such a failure trips it.
+public protocol RetryAfterProviding: Error {
+    /// The wait asked for, or `nil` if none was given.
+    var retryAfter: Duration? { get }
 }
 
 /// What an open-duration policy knows about the trip it is sizing.
