@@ -1,10 +1,45 @@
 // swift-tools-version: 6.2
+import Foundation
 import PackageDescription
 
 /// Settings every target of the package compiles with.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+/// The HTTP client integration and its tests, left out when `BREAKER_SKIP_HTTP=1` (the sanitizer passes
+/// of `scripts/sanitizers.sh`: the concurrency they prove is the core's, and AsyncHTTPClient would add
+/// minutes to each of them).
+let includesHTTP = ProcessInfo.processInfo.environment["BREAKER_SKIP_HTTP"] != "1"
+
+let httpProducts: [Product] = [.library(name: "BreakerHTTPClient", targets: ["BreakerHTTPClient"])]
+let httpDependencies: [Package.Dependency] = [
+    .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+]
+let httpTargets: [Target] = [
+    .target(
+        name: "BreakerHTTPClient",
+        dependencies: [
+            "Breaker",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: strictSettings),
+    // Against a real HTTP server on a loopback port, started by the tests.
+    .testTarget(
+        name: "BreakerHTTPClientTests",
+        dependencies: [
+            "Breaker", "BreakerTestKit", "BreakerHTTPClient",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ],
+        swiftSettings: strictSettings),
 ]
 
 let package = Package(
@@ -17,14 +52,14 @@ let package = Package(
         .library(name: "BreakerMetrics", targets: ["BreakerMetrics"]),
         .library(name: "BreakerTracing", targets: ["BreakerTracing"]),
         .executable(name: "breaker-demo", targets: ["breaker-demo"]),
-    ],
+    ] + (includesHTTP ? httpProducts : []),
     dependencies: [
         // Only the integrations and the demo use these; the core module `Breaker` has no dependencies.
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
-    ],
+    ] + (includesHTTP ? httpDependencies : []),
     targets: [
         .target(name: "Breaker", dependencies: [], exclude: ["Internal/README.md"], swiftSettings: strictSettings),
         .target(name: "BreakerTestKit", dependencies: ["Breaker"], swiftSettings: strictSettings),
@@ -57,6 +92,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
         .testTarget(name: "BreakerDemoTests", dependencies: ["BreakerDemo", "Breaker"], swiftSettings: strictSettings),
-    ],
+    ] + (includesHTTP ? httpTargets : []),
     swiftLanguageModes: [.v6]
 )
+
