@@ -3,9 +3,12 @@
 // not depend on them. Run from this directory:
 //
 //     swift run ObservabilityExample
+//     swift run StorefrontExample
 //
 // ObservabilityExample reports a breaker's metrics to swift-prometheus, its traces to swift-otel (OTLP/HTTP,
 // localhost:4318; no collector is needed to run it) and its log lines to standard output.
+// StorefrontExample is a Hummingbird service that calls a flaky downstream through BreakerHTTPClient and
+// serves the breaker's metrics for Prometheus at /metrics.
 import PackageDescription
 
 let package = Package(
@@ -20,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
         // OTLP/HTTP only: the default OTLPGRPC trait would also build grpc-swift, which this example does not use.
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .executableTarget(
@@ -37,6 +42,21 @@ let package = Package(
                 .product(name: "OTel", package: "swift-otel"),
             ],
             path: "Sources/ObservabilityExample"
+        ),
+        .executableTarget(
+            name: "StorefrontExample",
+            dependencies: [
+                .product(name: "Breaker", package: "swift-breaker"),
+                .product(name: "BreakerHTTPClient", package: "swift-breaker"),
+                .product(name: "BreakerMetrics", package: "swift-breaker"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/StorefrontExample"
         ),
     ],
     swiftLanguageModes: [.v6]

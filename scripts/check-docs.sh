@@ -3,11 +3,12 @@
 #   1. every ```swift block of README.md and of the DocC articles compiles, without warnings, and
 #      runs (each file's blocks, in order, as one program; set CHECK_DOCS_RUN=0 to only compile);
 #   2. every public declaration of Breaker, BreakerTestKit and the integrations (BreakerLogging,
-#      BreakerMetrics, BreakerTracing) has a doc comment;
+#      BreakerMetrics, BreakerTracing, BreakerHTTPClient) has a doc comment;
 #   3. the DocC catalog builds with warnings as errors (broken symbol links included).
 # Every check runs even when an earlier one fails; the script exits non-zero if any failed.
 #
-# Builds go to .build-docs/ (gitignored) and are incremental: a second run takes seconds.
+# Builds go to .build-docs/ (gitignored) and are incremental: a second run takes seconds (the first
+# builds AsyncHTTPClient twice, for the snippets and for the symbol graphs: about 3 minutes).
 # Needs swift, docc and swift-symbolgraph-extract (all in the toolchain) and python3.
 #
 # In markdown, fence a block as ```swift-nocompile (or ```swift nocompile) to keep it out of the
@@ -95,12 +96,13 @@ mkdir -p "$SCRATCH"
 if swift build --scratch-path "$SCRATCH" --target BreakerTestKit >"$build_log" 2>&1 &&
     swift build --scratch-path "$SCRATCH" --target BreakerLogging >>"$build_log" 2>&1 &&
     swift build --scratch-path "$SCRATCH" --target BreakerMetrics >>"$build_log" 2>&1 &&
-    swift build --scratch-path "$SCRATCH" --target BreakerTracing >>"$build_log" 2>&1; then
+    swift build --scratch-path "$SCRATCH" --target BreakerTracing >>"$build_log" 2>&1 &&
+    swift build --scratch-path "$SCRATCH" --target BreakerHTTPClient >>"$build_log" 2>&1; then
     modules="$(swift build --scratch-path "$SCRATCH" --show-bin-path)/Modules"
     triple="$(swift -print-target-info | python3 -c 'import json, sys; print(json.load(sys.stdin)["target"]["triple"])')"
     rm -rf "$GRAPHS" && mkdir -p "$GRAPHS/all" "$GRAPHS/Breaker"
     graphs_ok=1
-    for module in Breaker BreakerTestKit BreakerLogging BreakerMetrics BreakerTracing; do
+    for module in Breaker BreakerTestKit BreakerLogging BreakerMetrics BreakerTracing BreakerHTTPClient; do
         if ! swift-symbolgraph-extract -module-name "$module" -I "$modules" -target "$triple" \
             -minimum-access-level public -output-dir "$GRAPHS/all" >"$GRAPHS/$module.log" 2>&1; then
             cat "$GRAPHS/$module.log"

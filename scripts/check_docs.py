@@ -146,9 +146,12 @@ def snippets(package_dir, repo_root, files):
                     os.rmdir(root)
 
     # The library's products and the API packages its integrations take values of (a Logger, a
-    # MetricsFactory, a Tracer), so that snippets can show the integrations as a user writes them.
-    own = ["Breaker", "BreakerTestKit", "BreakerLogging", "BreakerMetrics", "BreakerTracing"]
-    apis = [("Logging", "swift-log"), ("Metrics", "swift-metrics"), ("Tracing", "swift-distributed-tracing")]
+    # MetricsFactory, a Tracer, an HTTPClient), so that snippets can show the integrations as a user writes them.
+    own = ["Breaker", "BreakerTestKit", "BreakerLogging", "BreakerMetrics", "BreakerTracing", "BreakerHTTPClient"]
+    apis = [
+        ("Logging", "swift-log"), ("Metrics", "swift-metrics"), ("Tracing", "swift-distributed-tracing"),
+        ("AsyncHTTPClient", "async-http-client"),
+    ]
     products = ", ".join(
         [f'.product(name: "{name}", package: {swift_string(identity)})' for name in own]
         + [f'.product(name: "{name}", package: "{package}")' for name, package in apis]
@@ -169,6 +172,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
 {target_lines}
