@@ -102,8 +102,12 @@ if swift build --scratch-path "$SCRATCH" --target BreakerTestKit >"$build_log" 2
     triple="$(swift -print-target-info | python3 -c 'import json, sys; print(json.load(sys.stdin)["target"]["triple"])')"
     rm -rf "$GRAPHS" && mkdir -p "$GRAPHS/all" "$GRAPHS/Breaker"
     graphs_ok=1
+    # The C modules the dependencies bring (NIO's, swift-numerics' shims), so that modules importing them load.
+    cmaps=()
+    for map in "$modules"/../*.build/module.modulemap; do [[ -e "$map" ]] && cmaps+=(-Xcc "-fmodule-map-file=$map"); done
+    for include in "$SCRATCH"/checkouts/*/Sources/*/include; do [[ -e "$include/module.modulemap" ]] && cmaps+=(-I "$include"); done
     for module in Breaker BreakerTestKit BreakerLogging BreakerMetrics BreakerTracing BreakerHTTPClient; do
-        if ! swift-symbolgraph-extract -module-name "$module" -I "$modules" -target "$triple" \
+        if ! swift-symbolgraph-extract -module-name "$module" -I "$modules" "${cmaps[@]}" -target "$triple" \
             -minimum-access-level public -output-dir "$GRAPHS/all" >"$GRAPHS/$module.log" 2>&1; then
             cat "$GRAPHS/$module.log"
             fail "symbol graph extraction for $module"
