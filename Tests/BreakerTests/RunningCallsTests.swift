@@ -124,7 +124,7 @@ struct RunningCallsTests {
         let callers = (1...4).map { _ in Task { try await breaker.call { await gate.wait() } } }
         await yieldUntil { gate.waiting == 4 }
         clock.advance(by: .milliseconds(1200))
-        await #expect(throws: CircuitBreakerError.self) { try await breaker.call { 0 } }
+        await #expect(throws: CircuitBreakerError.self) { try await breaker.call { () async -> Int in 0 } }
         #expect(breaker.state == .open && breaker.metrics.slowCalls == 4)
         gate.open()
         for caller in callers { _ = try await caller.value }
