@@ -42,6 +42,44 @@ let httpTargets: [Target] = [
         swiftSettings: strictSettings),
 ]
 
+/// The Redis fleet module and its tests (`BREAKER_SKIP_REDIS=1` leaves them out).
+let includesRedis = ProcessInfo.processInfo.environment["BREAKER_SKIP_REDIS"] != "1"
+
+let redisProducts: [Product] = [.library(name: "BreakerRedis", targets: ["BreakerRedis"])]
+let redisDependencies: [Package.Dependency] = [
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+    .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+]
+let redisTargets: [Target] = [
+    .target(
+        name: "BreakerRedis",
+        dependencies: [
+            "Breaker",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ],
+        swiftSettings: strictSettings),
+    // Against throwaway redis-server processes the tests start on free loopback ports.
+    .testTarget(
+        name: "BreakerRedisTests",
+        dependencies: [
+            "Breaker", "BreakerTestKit", "BreakerRedis",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ],
+        swiftSettings: strictSettings),
+]
+
+/// A dependency once, however many optional parts ask for it.
+func unique(_ dependencies: [Package.Dependency]) -> [Package.Dependency] {
+    var seen: Set<String> = []
+    return dependencies.filter { seen.insert(String(describing: $0.kind)).inserted }
+}
+
 let package = Package(
     name: "swift-breaker",
     platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
@@ -52,14 +90,14 @@ let package = Package(
         .library(name: "BreakerMetrics", targets: ["BreakerMetrics"]),
         .library(name: "BreakerTracing", targets: ["BreakerTracing"]),
         .executable(name: "breaker-demo", targets: ["breaker-demo"]),
-    ] + (includesHTTP ? httpProducts : []),
+    ] + (includesHTTP ? httpProducts : []) + (includesRedis ? redisProducts : []),
     dependencies: [
         // Only the integrations and the demo use these; the core module `Breaker` has no dependencies.
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
-    ] + (includesHTTP ? httpDependencies : []),
+    ] + unique((includesHTTP ? httpDependencies : []) + (includesRedis ? redisDependencies : [])),
     targets: [
         .target(name: "Breaker", dependencies: [], exclude: ["Internal/README.md"], swiftSettings: strictSettings),
         .target(name: "BreakerTestKit", dependencies: ["Breaker"], swiftSettings: strictSettings),
@@ -92,7 +130,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
         .testTarget(name: "BreakerDemoTests", dependencies: ["BreakerDemo", "Breaker"], swiftSettings: strictSettings),
-    ] + (includesHTTP ? httpTargets : []),
+    ] + (includesHTTP ? httpTargets : []) + (includesRedis ? redisTargets : []),
     swiftLanguageModes: [.v6]
 )
 

@@ -1,0 +1,120 @@
+import Synchronization
+
+/// A Lua script run by its SHA1 (`EVALSHA`), loaded with `SCRIPT LOAD` the first time and again after
+/// the server forgets it (`NOSCRIPT`: a restart, a `SCRIPT FLUSH`).
+final class RedisScript: Sendable {
+    let source: String
+    private let sha = Mutex<String?>(nil)
+
+    init(_ source: String) { self.source = source }
+
+    func run(on transport: any RedisTransport, keys: [String], arguments: [String]) async throws -> RESPValue {
+        let command = { (sha: String) -> [RESPValue] in
+            [.bulk("EVALSHA"), .bulk(sha), .bulk(String(keys.count))] + keys.map(RESPValue.bulk) + arguments.map(RESPValue.bulk)
+        }
+        if let known = sha.withLock({ $0 }) {
+            do {
+                return try await transport.send(command(known))
+            } catch let error as RedisError where error.reason == .server && error.message.hasPrefix("NOSCRIPT") {
+                // Forgotten: load it again below.
+            }
+        }
+        guard let loaded = try await transport.send([.bulk("SCRIPT"), .bulk("LOAD"), .bulk(source)]).string else {
+            throw RedisError(.unexpectedReply, "SCRIPT LOAD did not return a SHA1")
+        }
+        sha.withLock { $0 = loaded }
+        return try await transport.send(command(loaded))
+    }
+}
+
+/// The fleet's scripts. Each touches the keys of one breaker only (one hash slot), reads the time from
+/// the server (`TIME`) so that instances never compare their own clocks, and orders snapshots by the
+/// first 44 bytes of their line (epoch and origin, zero-padded; see ``FleetSnapshotCoding``).
+enum FleetScripts {
+    /// Reads the server's time in milliseconds into `now`.
+    private static let clock = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        """
+
+    /// Stores and publishes a change unless the stored one is as new or newer.
+    /// KEYS: state. ARGV: head, open ms (-1), channel, ttl ms, "1" if only a fleet not closed takes it.
+    /// Returns {1} when published, {0, stored, now} when stale, {2} when the fleet is closed (quorum).
+    private static let publishBody = """
+        local current = redis.call('GET', KEYS[1])
+        if current and string.sub(current, 1, 44) >= string.sub(ARGV[1], 1, 44) then
+          return {0, current, now}
+        end
+        if ARGV[5] == '1' and (not current or string.find(current, ' closed ', 1, true)) then
+          return {2}
+        end
+        local open = tonumber(ARGV[2])
+        local untilMs = -1
+        if open >= 0 then untilMs = now + open end
+        redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. string.format('%.0f', untilMs), 'PX', ARGV[4])
+        redis.call('PUBLISH', ARGV[3], ARGV[1] .. ' ' .. string.format('%.0f', open))
+        return {1}
+        """
+
+    static let publish = RedisScript(clock + publishBody)
+
+    /// A local trip's vote in a quorum: records it, and publishes the opening when enough instances
+    /// (at least `minimum`, and at least `fraction` of those alive) tripped within the window.
+    /// KEYS: state, votes, alive. ARGV: head, open ms, channel, ttl ms, "0", instance, window ms,
+    /// minimum, fraction, alive window ms. Returns {3, votes, needed} when short of the quorum.
+    static let vote = RedisScript(
+        clock + """
+
+            redis.call('ZADD', KEYS[2], now, ARGV[6])
+            redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[7]))
+            redis.call('PEXPIRE', KEYS[2], ARGV[4])
+            local votes = redis.call('ZCARD', KEYS[2])
+            local needed = tonumber(ARGV[8])
+            local fraction = tonumber(ARGV[9])
+            if fraction > 0 then
+              local alive = redis.call('ZCOUNT', KEYS[3], now - tonumber(ARGV[10]), '+inf')
+              needed = math.max(needed, math.ceil(fraction * alive))
+            end
+            if votes < needed then return {3, votes, needed} end
+            redis.call('DEL', KEYS[2])
+
+            """ + publishBody)
+
+    /// Reads the stored change with the server's time. KEYS: state. Returns {stored or '', now}.
+    static let read = RedisScript(
+        clock + """
+
+            return {redis.call('GET', KEYS[1]) or '', now}
+            """)
+
+    /// Takes or renews the trial lease. KEYS: lease. ARGV: token, ms. Returns {1, ms} when held here,
+    /// {0, ms left} when another instance holds it.
+    static let acquireLease = RedisScript(
+        """
+        local holder = redis.call('GET', KEYS[1])
+        if not holder or holder == ARGV[1] then
+          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+          return {1, tonumber(ARGV[2])}
+        end
+        return {0, redis.call('PTTL', KEYS[1])}
+        """)
+
+    /// Gives the lease up if this instance holds it. KEYS: lease. ARGV: token.
+    static let releaseLease = RedisScript(
+        """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """)
+
+    /// Marks this instance alive for a breaker and keeps its keys from expiring.
+    /// KEYS: state, alive. ARGV: ttl ms, instance, alive window ms.
+    static let heartbeat = RedisScript(
+        clock + """
+
+            redis.call('PEXPIRE', KEYS[1], ARGV[1])
+            redis.call('ZADD', KEYS[2], now, ARGV[2])
+            redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]))
+            redis.call('PEXPIRE', KEYS[2], ARGV[1])
+            return 1
+            """)
+}

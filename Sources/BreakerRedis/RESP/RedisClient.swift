@@ -1,0 +1,142 @@
+import NIOCore
+import Synchronization
+
+/// A message published on a channel the subscriber listens to.
+public struct RedisMessage: Sendable, Hashable {
+    /// The channel it was published on.
+    public var channel: String
+    /// Its payload.
+    public var payload: [UInt8]
+
+    /// Creates a message.
+    public init(channel: String, payload: [UInt8]) {
+        self.channel = channel
+        self.payload = payload
+    }
+}
+
+/// What a fleet needs of a Redis client: commands, and a subscription. The seam for plugging in a
+/// client other than ``RedisClient``.
+public protocol RedisTransport: Sendable {
+    /// Sends one command (name first) and returns its reply; throws when there is no connection, on a
+    /// timeout, or when the server answers with an error (``RedisError/Reason/server``).
+    func send(_ command: [RESPValue]) async throws -> RESPValue
+    /// Subscribes to the channels matching `pattern` (`PSUBSCRIBE`); the stream yields their messages
+    /// and ends when the subscription is lost (the caller subscribes again, and catches up).
+    func subscribe(pattern: String) async throws -> AsyncThrowingStream<RedisMessage, any Error>
+}
+
+/// A small Redis client on SwiftNIO: one pipelined connection for commands, made when first needed
+/// and made again after it drops (waiting between failed attempts with backoff and jitter, during
+/// which commands fail at once with ``RedisError/Reason/notConnected`` rather than wait), plus one
+/// connection per subscription. Replies have a timeout each; `AUTH` (password or ACL user) and TLS
+/// (`rediss://`) as ``RedisConfiguration`` says.
+public final class RedisClient: RedisTransport {
+    private enum State {
+        case idle(failures: Int)
+        case connecting(Task<RedisConnection, any Error>)
+        case connected(RedisConnection)
+        case waiting(until: ContinuousClock.Instant, failures: Int)
+    }
+
+    /// Where and how to connect.
+    public let configuration: RedisConfiguration
+    private let state = Mutex<State>(.idle(failures: 0))
+
+    /// A client for the server `configuration` describes; it connects on the first command.
+    public init(configuration: RedisConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Sends `command` on the command connection, connecting first if needed.
+    public func send(_ command: [RESPValue]) async throws -> RESPValue {
+        let connection = try await connection()
+        return try await connection.send(command, timeout: configuration.commandTimeout)
+    }
+
+    /// Opens a subscriber connection listening to `pattern`.
+    public func subscribe(pattern: String) async throws -> AsyncThrowingStream<RedisMessage, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<RedisMessage, any Error>.makeStream()
+        let connection = try await RedisConnection.connect(configuration) { reply in
+            // ["pmessage", pattern, channel, payload]; confirmations ("psubscribe") are not messages.
+            guard let parts = reply.elements, parts.count == 4, parts[0].string == "pmessage",
+                let channel = parts[2].string, case .bulkString(let payload?) = parts[3]
+            else { return }
+            continuation.yield(RedisMessage(channel: channel, payload: payload))
+        }
+        connection.channel.closeFuture.whenComplete { _ in continuation.finish(throwing: RedisError(.connectionClosed, "subscription lost")) }
+        continuation.onTermination = { _ in connection.close() }
+        try await connection.sendWithoutReply([.bulk("PSUBSCRIBE"), .bulk(pattern)])
+        return stream
+    }
+
+    /// Closes the command connection (a later command opens a new one).
+    public func close() {
+        let current = state.withLock { state -> RedisConnection? in
+            defer { state = .idle(failures: 0) }
+            if case .connected(let connection) = state { return connection }
+            return nil
+        }
+        current?.close()
+    }
+
+    private func connection() async throws -> RedisConnection {
+        let now = ContinuousClock.now
+        let next = state.withLock { state -> Result<Task<RedisConnection, any Error>, RedisError> in
+            switch state {
+            case .connected(let connection) where connection.isActive:
+                return .success(Task { connection })
+            case .connecting(let task):
+                return .success(task)
+            case .waiting(let until, _) where now < until:
+                return .failure(RedisError(.notConnected, "reconnecting in \(now.duration(to: until))"))
+            case .connected, .idle, .waiting:
+                let failures: Int
+                switch state {
+                case .idle(let count), .waiting(_, let count): failures = count
+                default: failures = 0
+                }
+                let task = Task { try await self.connect(failures: failures) }
+                state = .connecting(task)
+                return .success(task)
+            }
+        }
+        return try await next.get().value
+    }
+
+    private func connect(failures: Int) async throws -> RedisConnection {
+        do {
+            let connection = try await RedisConnection.connect(configuration)
+            state.withLock { $0 = .connected(connection) }
+            connection.channel.closeFuture.whenComplete { [weak self] _ in
+                self?.state.withLock { state in
+                    if case .connected(let current) = state, current === connection { state = .idle(failures: 0) }
+                }
+            }
+            return connection
+        } catch {
+            let delay = reconnectDelay(afterFailures: failures + 1)
+            state.withLock { $0 = .waiting(until: .now + delay, failures: failures + 1) }
+            throw error
+        }
+    }
+
+    /// The wait after `failures` failed attempts in a row: doubling from the first delay, capped, ±20 %.
+    func reconnectDelay(afterFailures failures: Int) -> Duration {
+        let base = Double(configuration.reconnectDelay.nanoseconds)
+        let grown = min(base * pow2(min(failures - 1, 30)), Double(configuration.maximumReconnectDelay.nanoseconds))
+        return .nanoseconds(Int64(grown * Double.random(in: 0.8...1.2)))
+    }
+
+    private func pow2(_ exponent: Int) -> Double { Double(1 << max(0, exponent)) }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds (saturating).
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        return product.addingReportingOverflow(attoseconds / 1_000_000_000).overflow ? .max : product + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,122 @@
+import NIOSSL
+
+/// Where a Redis server is and how to talk to it.
+///
+/// ```swift
+/// let configuration = try RedisConfiguration(url: "rediss://breakers:secret@redis.internal:6380/2")
+/// ```
+public struct RedisConfiguration: Sendable {
+    /// The server's host name or address.
+    public var host: String
+    /// The server's port (default 6379).
+    public var port: Int
+    /// The ACL user to authenticate as (`AUTH user password`); `nil` with a password for `AUTH password`.
+    public var username: String?
+    /// The password, if the server requires one.
+    public var password: String?
+    /// The database to select (default 0).
+    public var database: Int
+    /// TLS settings, or `nil` for a plain connection. `rediss://` URLs get the system's trust roots.
+    public var tls: TLSConfiguration?
+    /// The name the server's certificate must carry, if not ``host``.
+    public var tlsServerName: String?
+    /// How long to wait for a connection (default 1 s).
+    public var connectTimeout: Duration
+    /// How long to wait for each reply (default 1 s).
+    public var commandTimeout: Duration
+    /// The first wait before reconnecting after a failure (default 100 ms); doubled after each failure
+    /// in a row, up to ``maximumReconnectDelay``, and spread by ±20 % so a fleet does not reconnect in step.
+    public var reconnectDelay: Duration
+    /// The longest wait between reconnection attempts (default 10 s).
+    public var maximumReconnectDelay: Duration
+    /// Limits on replies (see ``RESPDecoder``).
+    public var decoder: RESPDecoder
+
+    /// A server at `host:port`, with the defaults above.
+    public init(host: String = "127.0.0.1", port: Int = 6379) {
+        self.host = host
+        self.port = port
+        username = nil
+        password = nil
+        database = 0
+        tls = nil
+        tlsServerName = nil
+        connectTimeout = .seconds(1)
+        commandTimeout = .seconds(1)
+        reconnectDelay = .milliseconds(100)
+        maximumReconnectDelay = .seconds(10)
+        decoder = RESPDecoder()
+    }
+
+    /// Reads `redis://[[user]:password@]host[:port][/database]`, or `rediss://` for TLS.
+    public init(url: String) throws(RedisError) {
+        let secure: Bool
+        var rest: Substring
+        if url.hasPrefix("redis://") {
+            secure = false
+            rest = url.dropFirst("redis://".count)
+        } else if url.hasPrefix("rediss://") {
+            secure = true
+            rest = url.dropFirst("rediss://".count)
+        } else {
+            throw RedisError(.invalidURL, "\(url): expected redis:// or rediss://")
+        }
+        self.init()
+        if let slash = rest.firstIndex(of: "/") {
+            let path = rest[rest.index(after: slash)...]
+            if !path.isEmpty {
+                guard let database = Int(path), database >= 0 else { throw RedisError(.invalidURL, "\(url): database '\(path)' is not a number") }
+                self.database = database
+            }
+            rest = rest[..<slash]
+        }
+        if let at = rest.lastIndex(of: "@") {
+            let credentials = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            if let colon = credentials.firstIndex(of: ":") {
+                let user = credentials[..<colon]
+                username = user.isEmpty ? nil : Self.decodePercent(user)
+                password = Self.decodePercent(credentials[credentials.index(after: colon)...])
+            } else {
+                password = Self.decodePercent(credentials)
+            }
+        }
+        if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {  // [IPv6]
+            host = String(rest[rest.index(after: rest.startIndex)..<close])
+            rest = rest[rest.index(after: close)...]
+            if rest.hasPrefix(":") { rest = rest.dropFirst() } else { rest = "" }
+            if !rest.isEmpty { port = try Self.port(rest, url) }
+        } else if let colon = rest.lastIndex(of: ":") {
+            host = String(rest[..<colon])
+            port = try Self.port(rest[rest.index(after: colon)...], url)
+        } else {
+            host = String(rest)
+        }
+        guard !host.isEmpty else { throw RedisError(.invalidURL, "\(url): no host") }
+        if secure { tls = .makeClientConfiguration() }
+    }
+
+    private static func port(_ text: Substring, _ url: String) throws(RedisError) -> Int {
+        guard let port = Int(text), (1...65_535).contains(port) else { throw RedisError(.invalidURL, "\(url): port '\(text)' is not 1...65535") }
+        return port
+    }
+
+    private static func decodePercent(_ text: Substring) -> String {
+        var bytes: [UInt8] = []
+        var index = text.utf8.startIndex
+        let utf8 = text.utf8
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if byte == UInt8(ascii: "%"), let end = utf8.index(index, offsetBy: 3, limitedBy: utf8.endIndex),
+                let value = UInt8(String(decoding: utf8[utf8.index(after: index)..<end], as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+                index = end
+            } else {
+                bytes.append(byte)
+                index = utf8.index(after: index)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,153 @@
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// One connection to a Redis server. Commands are pipelined: each is written at once and its reply
+/// matched in order, with a timeout of its own. A connection made for pub/sub hands every reply to its
+/// `push` function instead.
+final class RedisConnection: Sendable {
+    let channel: any Channel
+
+    private init(channel: any Channel) { self.channel = channel }
+
+    /// Connects, then authenticates and selects the database as `configuration` says.
+    static func connect(_ configuration: RedisConfiguration, push: (@Sendable (RESPValue) -> Void)? = nil) async throws -> RedisConnection {
+        let decoder = configuration.decoder
+        let tls = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
+        let serverName = configuration.tlsServerName ?? configuration.host
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        let hostname = serverName.first?.isNumber == true || serverName.contains(":") ? nil : serverName  // no SNI for an IP address
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: hostname))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(RESPChannelHandler(decoder: decoder, push: push))
+                }
+            }
+        let channel = try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
+        let connection = RedisConnection(channel: channel)
+        do {
+            if let password = configuration.password {
+                let credentials: [RESPValue] = configuration.username.map { [.bulk($0), .bulk(password)] } ?? [.bulk(password)]
+                _ = try await connection.send([.bulk("AUTH")] + credentials, timeout: configuration.commandTimeout)
+            }
+            if configuration.database != 0 {
+                _ = try await connection.send([.bulk("SELECT"), .bulk(String(configuration.database))], timeout: configuration.commandTimeout)
+            }
+        } catch {
+            connection.close()
+            throw error
+        }
+        return connection
+    }
+
+    var isActive: Bool { channel.isActive }
+
+    /// Sends `command` and waits for its reply, at most `timeout`. A server error reply throws
+    /// ``RedisError/Reason/server``.
+    func send(_ command: [RESPValue], timeout: Duration) async throws -> RESPValue {
+        let reply = channel.eventLoop.makePromise(of: RESPValue.self)
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { _ in reply.fail(RedisError(.connectionClosed, "the command could not be written")) }
+        channel.writeAndFlush(RedisRequest(command: command, reply: reply, timeout: .nanoseconds(timeout.nanoseconds)), promise: written)
+        return try await reply.futureResult.get()
+    }
+
+    /// Writes `command` without waiting for a reply (a subscriber connection's SUBSCRIBE).
+    func sendWithoutReply(_ command: [RESPValue]) async throws {
+        try await channel.writeAndFlush(RedisRequest(command: command, reply: nil, timeout: nil)).get()
+    }
+
+    func close() { channel.close(promise: nil) }
+}
+
+/// A command on its way to the handler.
+struct RedisRequest: Sendable {
+    var command: [RESPValue]
+    var reply: EventLoopPromise<RESPValue>?
+    var timeout: TimeAmount?
+}
+
+/// Encodes requests, decodes replies and matches them in order; fails every waiting request, and
+/// closes the connection, on a malformed reply (the stream cannot be trusted after one).
+final class RESPChannelHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = RedisRequest
+    typealias OutboundOut = ByteBuffer
+
+    private struct Waiting {
+        var reply: EventLoopPromise<RESPValue>?
+        var timer: Scheduled<Void>?
+    }
+
+    private let decoder: RESPDecoder
+    private let push: (@Sendable (RESPValue) -> Void)?
+    private var received: ByteBuffer?
+    private var waiting = CircularBuffer<Waiting>()
+
+    init(decoder: RESPDecoder, push: (@Sendable (RESPValue) -> Void)?) {
+        self.decoder = decoder
+        self.push = push
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let request = unwrapOutboundIn(data)
+        var bytes = context.channel.allocator.buffer(capacity: 64)
+        RESPEncoder.encode(request.command, into: &bytes)
+        if push == nil {
+            var entry = Waiting(reply: request.reply)
+            if let timeout = request.timeout, let reply = request.reply {
+                // A late reply still arrives, and completes nothing: a promise completes once.
+                entry.timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+                    reply.fail(RedisError(.timedOut, "no reply within \(timeout.nanoseconds / 1_000_000) ms"))
+                }
+            }
+            waiting.append(entry)
+        }
+        context.write(wrapOutboundOut(bytes), promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if received == nil { received = incoming } else { received!.writeBuffer(&incoming) }
+        do {
+            while let value = try decoder.decode(&received!) {
+                if let push {
+                    push(value)
+                    continue
+                }
+                guard let entry = waiting.popFirst() else { throw RedisError(.unexpectedReply, "a reply that no command asked for") }
+                entry.timer?.cancel()
+                if case .error(let message) = value {
+                    entry.reply?.fail(RedisError(.server, message))
+                } else {
+                    entry.reply?.succeed(value)
+                }
+            }
+            if received!.readableBytes == 0 { received = nil } else if received!.readerIndex > 4096 { received!.discardReadBytes() }
+        } catch {
+            failAll(error)
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(RedisError(.connectionClosed))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failAll(error)
+        context.close(promise: nil)
+    }
+
+    private func failAll(_ error: any Error) {
+        while let entry = waiting.popFirst() {
+            entry.timer?.cancel()
+            entry.reply?.fail(error)
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import Breaker
+import BreakerRedis
+import Foundation
+import Synchronization
+import Testing
+
+/// Instances of a fleet in one process: each a `RedisFleet` with its own client, as separate processes
+/// would have. (`FleetProcessTests` runs three real processes.)
+@Suite("RedisFleet against a real redis-server", redisTests)
+struct FleetTests {
+    struct Boom: Error {}
+
+    /// One instance: its fleet running in the background, and a breaker on it.
+    final class Instance: Sendable {
+        let fleet: RedisFleet
+        let breaker: CircuitBreaker
+        let task: Task<Void, any Error>
+
+        init(_ server: RedisServer, name: String = "payments", mode: FleetMode = .shared, failMax: Int = 2, resetTimeout: Duration = .milliseconds(500)) throws {
+            var client = try RedisConfiguration(url: server.url)
+            client.reconnectDelay = .milliseconds(50)
+            client.maximumReconnectDelay = .milliseconds(200)
+            client.commandTimeout = .milliseconds(500)
+            var configuration = FleetConfiguration()
+            configuration.heartbeatInterval = .milliseconds(200)
+            let fleet = try RedisFleet(transport: RedisClient(configuration: client), configuration: configuration)
+            self.fleet = fleet
+            var policy = CircuitBreaker.Configuration()
+            policy.failMax = failMax
+            policy.resetTimeout = resetTimeout
+            policy.halfOpen.maxTrialDuration = .seconds(2)
+            breaker = try CircuitBreaker(name: name, validating: policy, storage: fleet.storage(named: name, mode: mode))
+            task = Task { try await fleet.run() }
+        }
+
+        func fail(_ times: Int = 1) { for _ in 0..<times { _ = try? breaker.call { throw Boom() } } }
+
+        deinit { task.cancel() }
+    }
+
+    @Test func aTripAnywhereOpensEverywhereWithinMilliseconds() async throws {
+        let server = try await RedisServer.start()
+        let a = try Instance(server), b = try Instance(server), c = try Instance(server)
+        try await Task.sleep(for: .milliseconds(300))  // subscribed
+        a.fail(2)
+        #expect(a.breaker.state == .open)
+        let start = ContinuousClock.now
+        try await eventually("b and c open") { b.breaker.state == .open && c.breaker.state == .open }
+        #expect(start.duration(to: .now) < .seconds(1))
+        #expect(b.breaker.metrics.failures == 0, "b opened without a failure of its own")
+        #expect(throws: CircuitBreakerError.self) { try b.breaker.call { 1 } }
+    }
+
+    @Test func oneTrialForTheWholeFleet() async throws {
+        let server = try await RedisServer.start()
+        let instances = try (0..<3).map { _ in try Instance(server, resetTimeout: .milliseconds(600)) }
+        try await Task.sleep(for: .milliseconds(300))
+        instances[0].fail(2)
+        try await eventually("all open") { instances.allSatisfy { $0.breaker.state == .open } }
+        try await Task.sleep(for: .milliseconds(700))  // past every open period
+        let ran = Tally()
+        let gate = ManualGate()
+        // Every instance tries a call at once; only the lease holder may run a trial.
+        let calls = instances.map { instance in
+            Task { try? await instance.breaker.call { ran.value.add(1, ordering: .relaxed); await gate.wait(); return 1 } }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(ran.value.load(ordering: .relaxed) == 1, "exactly one trial fleet-wide")
+        gate.open()
+        for call in calls { _ = await call.value }
+        try await eventually("the trial's success closes everyone") { instances.allSatisfy { $0.breaker.state == .closed } }
+    }
+
+    @Test func withRedisGoneCallsFlowOnLocalDecisionsAndTheFleetConvergesWhenItReturns() async throws {
+        let server = try await RedisServer.start()
+        let a = try Instance(server, resetTimeout: .seconds(30)), b = try Instance(server, resetTimeout: .seconds(30))
+        try await Task.sleep(for: .milliseconds(300))
+        server.stop()
+        // Calls never wait on Redis: each decides alone.
+        let start = ContinuousClock.now
+        for _ in 0..<1_000 { _ = try b.breaker.call { 1 } }
+        #expect(start.duration(to: .now) < .milliseconds(500))
+        a.fail(2)
+        #expect(a.breaker.state == .open && b.breaker.state == .closed, "no fleet while Redis is gone")
+        #expect(throws: CircuitBreakerError.self) { try a.breaker.call { 1 } }
+        try await server.restart()
+        try await eventually(within: .seconds(10), "b catches up with a's trip") { b.breaker.state == .open }
+        #expect(a.breaker.snapshot().epoch == b.breaker.snapshot().epoch, "one state, one epoch")
+    }
+
+    @Test func aQuorumKeepsOneInstancesTroubleToItself() async throws {
+        let server = try await RedisServer.start()
+        let quorum = FleetMode.quorum(minimum: 2, within: .seconds(10))
+        let a = try Instance(server, mode: quorum), b = try Instance(server, mode: quorum), c = try Instance(server, mode: quorum)
+        try await Task.sleep(for: .milliseconds(300))
+        a.fail(2)
+        #expect(a.breaker.state == .open)
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(b.breaker.state == .closed && c.breaker.state == .closed, "one instance's failures stay its own")
+        b.fail(2)
+        try await eventually("the second trip reaches the quorum: c opens too") { c.breaker.state == .open }
+    }
+
+    @Test func namesAreDataAndNeverReachAnotherBreaker() async throws {
+        let server = try await RedisServer.start()
+        let names = ["a", "{a}", "a}", "x:y", "with space", "line\nbreak", "ünïcödé"]
+        let left = try names.map { try Instance(server, name: $0) }
+        let right = try names.map { try Instance(server, name: $0) }
+        try await Task.sleep(for: .milliseconds(300))
+        left[1].fail(2)  // "{a}"
+        try await eventually("its twin opens") { right[1].breaker.state == .open }
+        try await Task.sleep(for: .milliseconds(200))
+        for index in names.indices where index != 1 {
+            #expect(right[index].breaker.state == .closed && left[index].breaker.state == .closed, "\(names[index]) untouched")
+        }
+        let client = try RedisClientTests.client(server)
+        let keys = try await client.send([.bulk("KEYS"), .bulk("*")]).elements?.compactMap(\.string) ?? []
+        #expect(keys.allSatisfy { $0.hasPrefix("breaker:{=") }, "\(keys)")
+    }
+
+    @Test func garbageInRedisIsIgnored() async throws {
+        let server = try await RedisServer.start()
+        let a = try Instance(server)
+        try await Task.sleep(for: .milliseconds(300))
+        let client = try RedisClientTests.client(server)
+        for payload in ["", "v1", "v1 99999999999999999999 1 open normal 0 0 5", "\u{0}\u{1}garbage", String(repeating: "v1 ", count: 10_000)] {
+            _ = try await client.send([.bulk("PUBLISH"), .bulk("breaker:{=payments}:changes"), .bulk(payload)])
+        }
+        _ = try await client.send([.bulk("SET"), .bulk("breaker:{=payments}:state"), .bulk("not a snapshot")])
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(a.breaker.state == .closed)
+        a.fail(2)  // the stored garbage sorts below any real snapshot: a's trip is published over it
+        let b = try Instance(server)
+        try await eventually("a newcomer catches up from the stored state") { b.breaker.state == .open }
+    }
+}
+
+/// A count shared by tasks.
+final class Tally: Sendable {
+    let value = Atomic<Int>(0)
+}
+
+/// Async calls parked until ``open()``.
+final class ManualGate: Sendable {
+    private let state = Mutex<(isOpen: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.isOpen { return true }
+                state.waiting.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiting = state.withLock { state in
+            state.isOpen = true
+            defer { state.waiting = [] }
+            return state.waiting
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+}

@@ -1,0 +1,130 @@
+import BreakerRedis
+import Foundation
+import NIOSSL
+import Testing
+
+@Suite("RedisClient against a real redis-server", redisTests)
+struct RedisClientTests {
+    static func client(_ server: RedisServer, _ change: (inout RedisConfiguration) -> Void = { _ in }) throws -> RedisClient {
+        var configuration = try RedisConfiguration(url: server.url)
+        change(&configuration)
+        return RedisClient(configuration: configuration)
+    }
+
+    @Test func commandsArePipelinedAndAnsweredInOrder() async throws {
+        let server = try await RedisServer.start()
+        let client = try Self.client(server)
+        #expect(try await client.send([.bulk("PING")]) == .simpleString("PONG"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<200 { group.addTask { _ = try await client.send([.bulk("INCR"), .bulk("counter")]) } }
+            try await group.waitForAll()
+        }
+        #expect(try await client.send([.bulk("GET"), .bulk("counter")]).string == "200")
+        let values = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            for index in 0..<50 {
+                group.addTask { (index, try await client.send([.bulk("ECHO"), .bulk("value \(index)")]).string) }
+            }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        #expect(values.allSatisfy { $0.value == "value \($0.key)" }, "each reply matched to its own command")
+    }
+
+    @Test func aTimedOutCommandFailsAloneAndItsLateReplyIsAbsorbed() async throws {
+        let server = try await RedisServer.start(["--enable-debug-command", "yes"])
+        let client = try Self.client(server) { $0.commandTimeout = .milliseconds(100) }
+        let start = ContinuousClock.now
+        let error = await #expect(throws: RedisError.self) { try await client.send([.bulk("DEBUG"), .bulk("SLEEP"), .bulk("0.4")]) }
+        #expect(error?.reason == .timedOut)
+        #expect(start.duration(to: .now) < .milliseconds(350), "answered at the timeout, not when the server woke")
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try await client.send([.bulk("ECHO"), .bulk("next")]).string == "next", "not the late OK")
+    }
+
+    @Test func aServerErrorIsAnErrorForThatCommandOnly() async throws {
+        let server = try await RedisServer.start()
+        let client = try Self.client(server)
+        _ = try await client.send([.bulk("SET"), .bulk("text"), .bulk("abc")])
+        let error = await #expect(throws: RedisError.self) { try await client.send([.bulk("INCR"), .bulk("text")]) }
+        #expect(error?.reason == .server && error?.message.contains("not an integer") == true)
+        #expect(try await client.send([.bulk("PING")]) == .simpleString("PONG"))
+    }
+
+    @Test func whileTheServerIsDownCommandsFailFastThenTheClientReconnects() async throws {
+        let server = try await RedisServer.start()
+        let client = try Self.client(server) { $0.reconnectDelay = .milliseconds(50); $0.maximumReconnectDelay = .milliseconds(200) }
+        #expect(try await client.send([.bulk("PING")]) == .simpleString("PONG"))
+        server.stop()
+        for _ in 0..<5 {
+            let start = ContinuousClock.now
+            await #expect(throws: (any Error).self) { try await client.send([.bulk("PING")]) }
+            #expect(start.duration(to: .now) < .seconds(1), "never waits out a dead server")
+        }
+        try await server.restart()
+        try await eventually(within: .seconds(3), "reconnected") { (try? await client.send([.bulk("PING")])) == .simpleString("PONG") }
+    }
+
+    @Test func passwordsAndACLUsersAuthenticate() async throws {
+        let server = try await RedisServer.start(["--requirepass", "s3cret"])
+        let anonymous = try Self.client(server)
+        let refused = await #expect(throws: RedisError.self) { try await anonymous.send([.bulk("GET"), .bulk("x")]) }
+        #expect(refused?.message.contains("NOAUTH") == true)
+        let withPassword = RedisClient(configuration: try RedisConfiguration(url: "redis://:s3cret@127.0.0.1:\(server.port)"))
+        _ = try await withPassword.send([.bulk("ACL"), .bulk("SETUSER"), .bulk("fleet"), .bulk("on"), .bulk(">fleet-pass"), .bulk("~*"), .bulk("&*"), .bulk("+@all")])
+        let user = RedisClient(configuration: try RedisConfiguration(url: "redis://fleet:fleet-pass@127.0.0.1:\(server.port)"))
+        #expect(try await user.send([.bulk("ACL"), .bulk("WHOAMI")]).string == "fleet")
+        let wrong = RedisClient(configuration: try RedisConfiguration(url: "redis://fleet:wrong@127.0.0.1:\(server.port)"))
+        await #expect(throws: RedisError.self) { try await wrong.send([.bulk("PING")]) }
+    }
+
+    @Test func tlsWithAThrowawayCertificateAuthority() async throws {
+        let certificates = try ThrowawayCertificates()
+        let server = try await RedisServer.start(
+            [
+                "--tls-cert-file", certificates.serverCertificate, "--tls-key-file", certificates.serverKey,
+                "--tls-ca-cert-file", certificates.authority, "--tls-auth-clients", "no",
+            ], tlsOnly: true)
+        var configuration = try RedisConfiguration(url: "rediss://127.0.0.1:\(server.port)")
+        configuration.tls?.trustRoots = .file(certificates.authority)
+        configuration.tlsServerName = "localhost"
+        let client = RedisClient(configuration: configuration)
+        #expect(try await client.send([.bulk("PING")]) == .simpleString("PONG"))
+        let plain = RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(server.port)"))
+        await #expect(throws: (any Error).self) { try await plain.send([.bulk("PING")]) }
+        var untrusted = try RedisConfiguration(url: "rediss://127.0.0.1:\(server.port)")
+        untrusted.tlsServerName = "localhost"
+        await #expect(throws: (any Error).self) { try await RedisClient(configuration: untrusted).send([.bulk("PING")]) }
+    }
+}
+
+/// A certificate authority and a server certificate for `localhost` and 127.0.0.1, made with `openssl`.
+struct ThrowawayCertificates {
+    let directory: URL
+    var authority: String { directory.appendingPathComponent("ca.crt").path }
+    var serverCertificate: String { directory.appendingPathComponent("server.crt").path }
+    var serverKey: String { directory.appendingPathComponent("server.key").path }
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("breaker-tls-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let extensions = directory.appendingPathComponent("server.ext")
+        try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(to: extensions, atomically: true, encoding: .utf8)
+        try Self.openssl(directory, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=breaker test CA", "-keyout", "ca.key", "-out", "ca.crt"])
+        try Self.openssl(directory, ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr"])
+        try Self.openssl(directory, [
+            "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "server.ext",
+            "-out", "server.crt",
+        ])
+    }
+
+    private static func openssl(_ directory: URL, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw RedisError(.invalidConfiguration, "openssl \(arguments.first ?? "") failed") }
+    }
+}

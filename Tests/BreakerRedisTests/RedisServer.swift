@@ -1,0 +1,143 @@
+import BreakerRedis
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A throwaway `redis-server` on a free loopback port, for one test. Tests that need one are skipped
+/// when `redis-server` is not installed, unless `BREAKER_REQUIRE_REDIS=1` (CI), which makes a missing
+/// server a failure instead.
+final class RedisServer: Sendable {
+    static let executable: String? = {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for directory in path.split(separator: ":") + ["/usr/bin", "/usr/sbin", "/usr/local/bin"] {
+            let candidate = "\(directory)/redis-server"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }()
+
+    static var isAvailable: Bool { executable != nil }
+    static var isRequired: Bool { ProcessInfo.processInfo.environment["BREAKER_REQUIRE_REDIS"] == "1" }
+
+    let port: Int
+    let arguments: [String]
+    let directory: URL
+    private let process = Mutex<Process?>(nil)
+
+    private init(port: Int, arguments: [String], directory: URL) {
+        self.port = port
+        self.arguments = arguments
+        self.directory = directory
+    }
+
+    /// Starts a server; `extra` adds configuration (`--requirepass x`, TLS options), `plainPort: false`
+    /// listens with TLS only on `port`.
+    static func start(_ extra: [String] = [], tlsOnly: Bool = false) async throws -> RedisServer {
+        guard isAvailable else { throw Skipped() }
+        let port = freePort()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("breaker-redis-\(port)-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let ports = tlsOnly ? ["--port", "0", "--tls-port", String(port)] : ["--port", String(port)]
+        let arguments = ports + ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path] + extra
+        let server = RedisServer(port: port, arguments: arguments, directory: directory)
+        try await server.launch()
+        return server
+    }
+
+    struct Skipped: Error {}
+
+    var url: String { "redis://127.0.0.1:\(port)" }
+
+    private func launch() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable!)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process.withLock { $0 = process }
+        // Ready when it accepts a connection.
+        for _ in 0..<250 {
+            if Self.accepts(port) { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw RedisError(.notConnected, "redis-server did not start on port \(port)")
+    }
+
+    /// Stops the server (the port then refuses connections).
+    func stop() {
+        guard let process = process.withLock({ $0.take() }) else { return }
+        // SIGKILL: the server keeps nothing, and a child can inherit a mask that blocks SIGTERM.
+        // Then reap it (not `waitUntilExit()`: it waits on a run loop a test's thread does not run).
+        let pid = process.processIdentifier
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        for _ in 0..<1_000 {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid || (reaped == -1 && errno == ECHILD) { break }
+            usleep(2_000)
+        }
+    }
+
+    /// Starts it again on the same port, empty.
+    func restart() async throws {
+        stop()
+        try await launch()
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func accepts(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+}
+
+/// Whether the Redis tests can run here; see ``RedisServer``.
+let redisTests: ConditionTrait = .enabled(if: RedisServer.isAvailable, "redis-server is not installed (CI installs it and sets BREAKER_REQUIRE_REDIS=1)")
+
+/// Waits on the real clock for `condition`, up to `limit`; records an issue if it never holds.
+func eventually(within limit: Duration = .seconds(5), _ what: String = "", _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("not within \(limit): \(what)")
+}
+
+@Suite("Redis is available when required")
+struct RedisAvailabilityTests {
+    @Test func redisServerIsInstalledWhenTheRunRequiresIt() {
+        if RedisServer.isRequired {
+            #expect(RedisServer.isAvailable, "BREAKER_REQUIRE_REDIS=1 but redis-server is not on PATH: the Redis tests would be skipped")
+        }
+    }
+}
