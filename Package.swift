@@ -63,11 +63,13 @@ let redisTargets: [Target] = [
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
         swiftSettings: strictSettings),
+    // One fleet instance driven on standard input, for the tests that run a fleet as processes.
+    .executableTarget(name: "BreakerFleetProbe", dependencies: ["Breaker", "BreakerRedis"], swiftSettings: strictSettings),
     // Against throwaway redis-server processes the tests start on free loopback ports.
     .testTarget(
         name: "BreakerRedisTests",
         dependencies: [
-            "Breaker", "BreakerTestKit", "BreakerRedis",
+            "Breaker", "BreakerTestKit", "BreakerRedis", "BreakerFleetProbe",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ],

@@ -1,0 +1,152 @@
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fleet of three separate processes (`BreakerFleetProbe`) sharing one breaker through a real
+/// redis-server: a trip in one rejects in the others, one trial runs fleet-wide, calls keep flowing with
+/// Redis stopped mid-run and the instances converge when it returns, and a quorum keeps one instance's
+/// trouble to itself.
+@Suite("A fleet of three processes", redisTests, .serialized)
+struct FleetProcessTests {
+    /// One probe process, answering one line per command.
+    final class Probe: Sendable {
+        private let process: Process
+        private let input: FileHandle
+        private let output = Lines()
+
+        final class Lines: Sendable {
+            let lines = Mutex<[String]>([])
+        }
+
+        init(_ server: RedisServer, name: String, mode: String = "shared", failMax: Int = 3, resetMilliseconds: Int = 1_000) throws {
+            let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("BreakerFleetProbe")
+            process = Process()
+            process.executableURL = binary
+            process.arguments = [server.url, name, mode, String(failMax), String(resetMilliseconds)]
+            let stdin = Pipe(), stdout = Pipe()
+            process.standardInput = stdin
+            process.standardOutput = stdout
+            process.standardError = FileHandle.nullDevice
+            input = stdin.fileHandleForWriting
+            try process.run()
+            let descriptor = stdout.fileHandleForReading.fileDescriptor
+            let lines = output
+            Thread.detachNewThread {
+                var pending: [UInt8] = []
+                var chunk = [UInt8](repeating: 0, count: 4_096)
+                while true {
+                    let count = read(descriptor, &chunk, chunk.count)
+                    if count <= 0 { return }
+                    pending += chunk[0..<count]
+                    while let newline = pending.firstIndex(of: 10) {
+                        let line = String(decoding: pending[..<newline], as: UTF8.self)
+                        pending.removeFirst(newline + 1)
+                        lines.lines.withLock { $0.append(line) }
+                    }
+                }
+            }
+        }
+
+        /// The next line the probe prints, waiting up to `limit`.
+        func next(within limit: Duration = .seconds(5)) async throws -> String {
+            let deadline = ContinuousClock.now + limit
+            while ContinuousClock.now < deadline {
+                if let line = output.lines.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return line }
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            throw ProbeTimedOut()
+        }
+
+        struct ProbeTimedOut: Error {}
+
+        func send(_ command: String) async throws -> String {
+            input.write((command + "\n").data(using: .utf8)!)
+            return try await next()
+        }
+
+        /// Sends a command whose answer comes later (`hold`).
+        func start(_ command: String) { input.write((command + "\n").data(using: .utf8)!) }
+
+        func state() async throws -> String { try await send("state").split(separator: " ").first.map(String.init) ?? "" }
+
+        deinit {
+            process.terminate()
+        }
+    }
+
+    static func fleet(_ server: RedisServer, name: String, mode: String = "shared", count: Int = 3) async throws -> [Probe] {
+        let probes = try (0..<count).map { _ in try Probe(server, name: name, mode: mode) }
+        for probe in probes { #expect(try await probe.next(within: .seconds(10)) == "ready") }
+        try await Task.sleep(for: .milliseconds(300))  // subscribed
+        return probes
+    }
+
+    @Test func oneTripsTheOthersRejectAndOneTrialRunsFleetWide() async throws {
+        let server = try await RedisServer.start()
+        let probes = try await Self.fleet(server, name: "inventory")
+        #expect(try await probes[0].send("fail") == "failed")
+        #expect(try await probes[0].send("fail") == "failed")
+        #expect(try await probes[0].send("fail") == "tripped")
+        let tripped = ContinuousClock.now
+        try await eventually(within: .seconds(2), "the others open") {
+            let states = try await probes.asyncMap { try await $0.state() }
+            return states == ["open", "open", "open"]
+        }
+        #expect(tripped.duration(to: .now) < .seconds(1))
+        #expect(try await probes[1].send("ok") == "rejected")
+        #expect(try await probes[2].send("ok") == "rejected")
+
+        // Past the open period, all three try at once: exactly one runs the trial.
+        try await Task.sleep(for: .milliseconds(1_100))
+        for probe in probes { probe.start("hold") }
+        let answers = try await probes.asyncMap { try await $0.next() }
+        #expect(answers.filter { $0 == "ran" }.count == 1, "one trial fleet-wide: \(answers)")
+        for probe in probes { #expect(try await probe.send("release") == "released") }
+        try await eventually(within: .seconds(2), "the trial's success closes every instance") {
+            try await probes.asyncMap { try await $0.state() } == ["closed", "closed", "closed"]
+        }
+    }
+
+    @Test func redisStoppedMidRunFailsNoCallAndTheFleetConvergesWhenItReturns() async throws {
+        let server = try await RedisServer.start()
+        let probes = try await Self.fleet(server, name: "search")
+        server.stop()
+        for probe in probes {
+            for _ in 0..<100 { #expect(try await probe.send("ok") == "ran", "no call fails because Redis is gone") }
+        }
+        for _ in 0..<3 { _ = try await probes[0].send("fail") }
+        #expect(try await probes[0].state() == "open")
+        #expect(try await probes[1].state() == "closed", "decided locally while Redis is gone")
+        try await server.restart()
+        try await eventually(within: .seconds(10), "every instance converges on the trip") {
+            try await probes.asyncMap { try await $0.state() } == ["open", "open", "open"]
+        }
+        let epochs = try await probes.asyncMap { try await $0.send("state").split(separator: " ").last.map(String.init) }
+        #expect(Set(epochs).count == 1, "one state, one epoch: \(epochs)")
+    }
+
+    @Test func aQuorumOfTwoKeepsOneInstancesTroubleToItself() async throws {
+        let server = try await RedisServer.start()
+        let probes = try await Self.fleet(server, name: "pricing", mode: "quorum:2")
+        for _ in 0..<3 { _ = try await probes[0].send("fail") }
+        #expect(try await probes[0].state() == "open")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await probes.asyncMap { try await $0.state() } == ["open", "closed", "closed"])
+        for _ in 0..<3 { _ = try await probes[1].send("fail") }
+        try await eventually(within: .seconds(2), "the second trip makes the quorum: the third instance opens") {
+            try await probes[2].state() == "open"
+        }
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
