@@ -54,19 +54,42 @@ public final class RedisClient: RedisTransport {
         return try await connection.send(command, timeout: configuration.commandTimeout)
     }
 
-    /// Opens a subscriber connection listening to `pattern`.
+    /// Opens a subscriber connection listening to `pattern`; returns once the server has confirmed the
+    /// subscription, so that nothing published after the call returns is missed.
     public func subscribe(pattern: String) async throws -> AsyncThrowingStream<RedisMessage, any Error> {
         let (stream, continuation) = AsyncThrowingStream<RedisMessage, any Error>.makeStream()
+        let (confirmations, confirm) = AsyncStream<Void>.makeStream()
         let connection = try await RedisConnection.connect(configuration) { reply in
-            // ["pmessage", pattern, channel, payload]; confirmations ("psubscribe") are not messages.
-            guard let parts = reply.elements, parts.count == 4, parts[0].string == "pmessage",
-                let channel = parts[2].string, case .bulkString(let payload?) = parts[3]
-            else { return }
+            // ["pmessage", pattern, channel, payload], or the confirmation ["psubscribe", pattern, count].
+            guard let parts = reply.elements, let kind = parts.first?.string else { return }
+            if kind == "psubscribe" {
+                confirm.yield()
+                return
+            }
+            guard kind == "pmessage", parts.count == 4, let channel = parts[2].string, case .bulkString(let payload?) = parts[3] else { return }
             continuation.yield(RedisMessage(channel: channel, payload: payload))
         }
         connection.channel.closeFuture.whenComplete { _ in continuation.finish(throwing: RedisError(.connectionClosed, "subscription lost")) }
         continuation.onTermination = { _ in connection.close() }
         try await connection.sendWithoutReply([.bulk("PSUBSCRIBE"), .bulk(pattern)])
+        let timeout = configuration.commandTimeout
+        let confirmed = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await _ in confirmations { return true }
+                return false
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        guard confirmed else {
+            connection.close()
+            throw RedisError(.timedOut, "the subscription to \(pattern) was not confirmed")
+        }
         return stream
     }
 
