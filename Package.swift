@@ -42,9 +42,7 @@ let httpTargets: [Target] = [
         swiftSettings: strictSettings),
 ]
 
-/// The Redis fleet module and its tests (`BREAKER_SKIP_REDIS=1` leaves them out).
-let includesRedis = ProcessInfo.processInfo.environment["BREAKER_SKIP_REDIS"] != "1"
-
+/// The Redis fleet module, its tests, and the probe the tests run as separate processes.
 let redisProducts: [Product] = [.library(name: "BreakerRedis", targets: ["BreakerRedis"])]
 let redisDependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
@@ -92,14 +90,14 @@ let package = Package(
         .library(name: "BreakerMetrics", targets: ["BreakerMetrics"]),
         .library(name: "BreakerTracing", targets: ["BreakerTracing"]),
         .executable(name: "breaker-demo", targets: ["breaker-demo"]),
-    ] + (includesHTTP ? httpProducts : []) + (includesRedis ? redisProducts : []),
+    ] + (includesHTTP ? httpProducts : []) + redisProducts,
     dependencies: [
         // Only the integrations and the demo use these; the core module `Breaker` has no dependencies.
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
-    ] + unique((includesHTTP ? httpDependencies : []) + (includesRedis ? redisDependencies : [])),
+    ] + unique((includesHTTP ? httpDependencies : []) + redisDependencies),
     targets: [
         .target(name: "Breaker", dependencies: [], exclude: ["Internal/README.md"], swiftSettings: strictSettings),
         .target(name: "BreakerTestKit", dependencies: ["Breaker"], swiftSettings: strictSettings),
@@ -119,7 +117,7 @@ let package = Package(
         .target(name: "BreakerDemo", dependencies: ["Breaker", "BreakerTestKit"], swiftSettings: strictSettings),
         .executableTarget(
             name: "breaker-demo",
-            dependencies: ["BreakerDemo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["BreakerDemo", "BreakerRedis", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings),
         .testTarget(name: "BreakerTests", dependencies: ["Breaker", "BreakerTestKit"], swiftSettings: strictSettings),
         .testTarget(
@@ -132,7 +130,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
         .testTarget(name: "BreakerDemoTests", dependencies: ["BreakerDemo", "Breaker"], swiftSettings: strictSettings),
-    ] + (includesHTTP ? httpTargets : []) + (includesRedis ? redisTargets : []),
+    ] + (includesHTTP ? httpTargets : []) + redisTargets,
     swiftLanguageModes: [.v6]
 )
 

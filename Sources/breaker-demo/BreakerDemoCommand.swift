@@ -1,11 +1,12 @@
 import ArgumentParser
 import BreakerDemo
+import BreakerRedis
 import Foundation
 
 /// `breaker-demo`: simulated clients call a simulated dependency through one circuit breaker; the
 /// run plays on the terminal, then prints what the breaker did and writes a timeline chart.
 @main
-struct BreakerDemoCommand: ParsableCommand {
+struct BreakerDemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "breaker-demo",
         abstract: "Watch a circuit breaker protect clients from a misbehaving dependency, in simulated time.",
@@ -28,6 +29,11 @@ struct BreakerDemoCommand: ParsableCommand {
               slow-calls       \(PolicyChoice.slowCalls.summary)
 
             After a trip, every policy here: \(PolicyChoice.failureRate.settings.recovery).
+
+            With --redis, the demo runs a fleet instead: --instances processes (3 by default) share \
+            one breaker through that Redis server, in real time (about 8 s). Their dependency goes \
+            down; the busiest instance trips first and the others open with it, without failing a \
+            call of their own; one trial at a time probes, and every instance closes together.
             """)
 
     @Option(help: "How the dependency misbehaves: an outage, short outages again and again, slow answers, or a share of calls failing.")
@@ -48,12 +54,32 @@ struct BreakerDemoCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Play the run on the terminal, a few seconds long; --no-live prints only the results.")
     var live = true
 
+    @Option(help: "Run a fleet sharing one breaker through this Redis server (redis://host:port) instead of the simulation.")
+    var redis: String?
+
+    @Option(help: "With --redis: how many processes share the breaker, from 2 to 8.")
+    var instances: Int = 3
+
+    @Option(help: .hidden)
+    var fleetInstance: Int?
+
+    @Option(help: .hidden)
+    var fleetBreaker: String?
+
     /// The options as the demo library knows them.
     var options: DemoOptions {
         DemoOptions(scenario: scenario, policy: policy, duration: duration, seed: seed, output: output)
     }
 
     func validate() throws {
+        guard (2...8).contains(instances) else { throw ValidationError("--instances must be 2...8, not \(instances)") }
+        if let redis {
+            do {
+                _ = try RedisConfiguration(url: redis)
+            } catch {
+                throw ValidationError("--redis: \(error.message)")
+            }
+        }
         do {
             try options.validate()
         } catch {
@@ -61,7 +87,15 @@ struct BreakerDemoCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
+        if let redis {
+            if let fleetInstance, let fleetBreaker {
+                try await FleetDemo.runInstance(fleetInstance, of: instances, redis: redis, breaker: fleetBreaker)
+            } else {
+                try await FleetDemo.run(instances: instances, redis: redis)
+            }
+            return
+        }
         let result = Simulation.run(options.simulationSettings)
         let terminal = Terminal()
         if live {
