@@ -23,6 +23,7 @@ let package = Package(
                 .product(name: "Breaker", package: "swift-breaker"),
                 .product(name: "BreakerLogging", package: "swift-breaker"),
                 .product(name: "BreakerMetrics", package: "swift-breaker"),
+                .product(name: "BreakerRedis", package: "swift-breaker"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
@@ -34,6 +35,15 @@ let package = Package(
             name: "BreakerProfile",
             dependencies: [.product(name: "Breaker", package: "swift-breaker")],
             path: "Profile/BreakerProfile"
+        ),
+        // How long a trip takes to reach another process through Redis (p50, p99).
+        .executableTarget(
+            name: "BreakerFleetLatency",
+            dependencies: [
+                .product(name: "Breaker", package: "swift-breaker"),
+                .product(name: "BreakerRedis", package: "swift-breaker"),
+            ],
+            path: "Fleet/BreakerFleetLatency"
         ),
         // Memory per idle breaker (RSS growth over 100,000 breakers), one fresh process per measurement.
         .executableTarget(

@@ -40,6 +40,7 @@ SCENARIOS = {
     "10": (KILO, "01", "ours: closed, time window, 10 buckets"),
     "11": (KILO, "01", "ours: closed, time window, 10000 buckets"),
     "25": (KILO, "01", "ours: closed, time window of 1 ms buckets (precise clock)"),
+    "32": (KILO, "02", "ours: closed, consecutive, sync, Redis-backed fleet breaker"),
     "12": (KILO, "01", "ours: closed, slow-call detection with in-flight detection (ContinuousClock)"),
     "31": (KILO, "01", "ours: closed, slow-call detection without in-flight detection (ContinuousClock)"),
     "13": (KILO, None, "baseline: bare throw + catch"),

@@ -80,11 +80,12 @@ extension CircuitBreaker {
         if word & PublishedWord.rejectsUntilDeadline != 0 {
             // Open, half-open with no free trial slot, or waiting on a trial gate: reject without the lock
             // while the published deadline is ahead. A lagging clock reading is enough far from the
-            // deadline; within one tick of it the precise clock decides, so that a caller who waited
-            // for the deadline (`waitUntilRetry`) is not turned away by a stale reading.
+            // deadline; within a few ticks of it (a loaded machine can delay a tick) the precise clock
+            // decides, so that a caller who waited for the deadline (`waitUntilRetry`) is not turned
+            // away by a stale reading.
             let deadline = cell.openUntil.load(ordering: .acquiring)
             let now = time.laggingNow()
-            if cell.word.load(ordering: .acquiring) == word && now < deadline && (deadline - now > time.lag ?? 0 || time.now() < deadline) {
+            if cell.word.load(ordering: .acquiring) == word && now < deadline && (deadline - now > 8 * (time.lag ?? 0) || time.now() < deadline) {
                 throw reject(retryAfter: deadline == .max ? 0 : deadline - now)
             }
             return try admitLocked(now: time.now(), start: start)

@@ -9,6 +9,7 @@
 
 import Benchmark
 import Breaker
+import BreakerRedis
 import BreakerLogging
 import BreakerMetrics
 import Logging
@@ -136,6 +137,16 @@ let benchmarks: @Sendable () -> Void = {
     let consecutive = CircuitBreaker(name: "consecutive", failMax: 5, resetTimeout: .seconds(60))
     Benchmark("02 ours: closed, consecutive, sync", configuration: perKilo) { benchmark in
         for i in benchmark.scaledIterations { blackHole(try consecutive.call { work(i) }) }
+    }
+
+    // The same breaker on a fleet's storage, its fleet connected to Redis in the background
+    // (BREAKER_BENCH_REDIS, default redis://127.0.0.1:6379): a call still does no I/O.
+    let fleet = try! RedisFleet(url: ProcessInfo.processInfo.environment["BREAKER_BENCH_REDIS"] ?? "redis://127.0.0.1:6379")
+    let fleetRun = Task.detached { try await fleet.run() }
+    let fleetBreaker = CircuitBreaker(name: "consecutive-fleet", failMax: 5, resetTimeout: .seconds(60), storage: fleet.storage(named: "bench-\(UInt32.random(in: 0...UInt32.max))"))
+    Benchmark("32 ours: closed, consecutive, sync, Redis-backed fleet breaker", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try fleetBreaker.call { work(i) }) }
+        _ = fleetRun
     }
 
     let mutexSync = MutexBreaker(failMax: 5, resetTimeout: .seconds(60))
