@@ -3,7 +3,7 @@
 #   1. every ```swift block of README.md and of the DocC articles compiles, without warnings, and
 #      runs (each file's blocks, in order, as one program; set CHECK_DOCS_RUN=0 to only compile);
 #   2. every public declaration of Breaker, BreakerTestKit and the integrations (BreakerLogging,
-#      BreakerMetrics, BreakerTracing, BreakerHTTPClient) has a doc comment;
+#      BreakerMetrics, BreakerTracing, BreakerHTTPClient, BreakerRedis) has a doc comment;
 #   3. the DocC catalog builds with warnings as errors (broken symbol links included).
 # Every check runs even when an earlier one fails; the script exits non-zero if any failed.
 #
@@ -97,7 +97,8 @@ if swift build --scratch-path "$SCRATCH" --target BreakerTestKit >"$build_log" 2
     swift build --scratch-path "$SCRATCH" --target BreakerLogging >>"$build_log" 2>&1 &&
     swift build --scratch-path "$SCRATCH" --target BreakerMetrics >>"$build_log" 2>&1 &&
     swift build --scratch-path "$SCRATCH" --target BreakerTracing >>"$build_log" 2>&1 &&
-    swift build --scratch-path "$SCRATCH" --target BreakerHTTPClient >>"$build_log" 2>&1; then
+    swift build --scratch-path "$SCRATCH" --target BreakerHTTPClient >>"$build_log" 2>&1 &&
+    swift build --scratch-path "$SCRATCH" --target BreakerRedis >>"$build_log" 2>&1; then
     modules="$(swift build --scratch-path "$SCRATCH" --show-bin-path)/Modules"
     triple="$(swift -print-target-info | python3 -c 'import json, sys; print(json.load(sys.stdin)["target"]["triple"])')"
     rm -rf "$GRAPHS" && mkdir -p "$GRAPHS/all" "$GRAPHS/Breaker"
@@ -106,7 +107,7 @@ if swift build --scratch-path "$SCRATCH" --target BreakerTestKit >"$build_log" 2
     cmaps=()
     for map in "$modules"/../*.build/module.modulemap; do [[ -e "$map" ]] && cmaps+=(-Xcc "-fmodule-map-file=$map"); done
     for include in "$SCRATCH"/checkouts/*/Sources/*/include; do [[ -e "$include/module.modulemap" ]] && cmaps+=(-I "$include"); done
-    for module in Breaker BreakerTestKit BreakerLogging BreakerMetrics BreakerTracing BreakerHTTPClient; do
+    for module in Breaker BreakerTestKit BreakerLogging BreakerMetrics BreakerTracing BreakerHTTPClient BreakerRedis; do
         if ! swift-symbolgraph-extract -module-name "$module" -I "$modules" "${cmaps[@]}" -target "$triple" \
             -minimum-access-level public -output-dir "$GRAPHS/all" >"$GRAPHS/$module.log" 2>&1; then
             cat "$GRAPHS/$module.log"

@@ -146,11 +146,11 @@ def snippets(package_dir, repo_root, files):
                     os.rmdir(root)
 
     # The library's products and the API packages its integrations take values of (a Logger, a
-    # MetricsFactory, a Tracer, an HTTPClient), so that snippets can show the integrations as a user writes them.
-    own = ["Breaker", "BreakerTestKit", "BreakerLogging", "BreakerMetrics", "BreakerTracing", "BreakerHTTPClient"]
+    # MetricsFactory, a Tracer, an HTTPClient, a Service), so that snippets can show the integrations as a user writes them.
+    own = ["Breaker", "BreakerTestKit", "BreakerLogging", "BreakerMetrics", "BreakerTracing", "BreakerHTTPClient", "BreakerRedis"]
     apis = [
         ("Logging", "swift-log"), ("Metrics", "swift-metrics"), ("Tracing", "swift-distributed-tracing"),
-        ("AsyncHTTPClient", "async-http-client"),
+        ("AsyncHTTPClient", "async-http-client"), ("ServiceLifecycle", "swift-service-lifecycle"),
     ]
     products = ", ".join(
         [f'.product(name: "{name}", package: {swift_string(identity)})' for name in own]
@@ -173,6 +173,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
 {target_lines}
