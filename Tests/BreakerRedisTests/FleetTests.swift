@@ -118,6 +118,18 @@ struct FleetTests {
         #expect(keys.allSatisfy { $0.hasPrefix("breaker:{=") }, "\(keys)")
     }
 
+    @Test func stoppingTheFleetGivesItsTrialLeaseBack() async throws {
+        let server = try await RedisServer.start()
+        let a = try Instance(server, resetTimeout: .seconds(30))
+        try await Task.sleep(for: .milliseconds(300))
+        a.fail(2)
+        let client = try RedisClientTests.client(server)
+        let lease = RESPValue.bulk("breaker:{=payments}:lease")
+        try await eventually("a holds the lease") { try await client.send([.bulk("GET"), lease]).string == a.fleet.configuration.instance }
+        a.task.cancel()
+        try await eventually("given back on the way out") { try await client.send([.bulk("EXISTS"), lease]).integer == 0 }
+    }
+
     @Test func garbageInRedisIsIgnored() async throws {
         let server = try await RedisServer.start()
         let a = try Instance(server)
