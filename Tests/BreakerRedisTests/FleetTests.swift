@@ -1,5 +1,6 @@
 import Breaker
 import BreakerRedis
+import BreakerTestKit
 import Foundation
 import Synchronization
 import Testing
@@ -59,7 +60,7 @@ struct FleetTests {
         try await eventually("all open") { instances.allSatisfy { $0.breaker.state == .open } }
         try await Task.sleep(for: .milliseconds(700))  // past every open period
         let ran = Tally()
-        let gate = ManualGate()
+        let gate = CallGate()
         // Every instance tries a call at once; only the lease holder may run a trial.
         let calls = instances.map { instance in
             Task { try? await instance.breaker.call { ran.value.add(1, ordering: .relaxed); await gate.wait(); return 1 } }
@@ -150,29 +151,4 @@ struct FleetTests {
 /// A count shared by tasks.
 final class Tally: Sendable {
     let value = Atomic<Int>(0)
-}
-
-/// Async calls parked until ``open()``.
-final class ManualGate: Sendable {
-    private let state = Mutex<(isOpen: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let resumeNow = state.withLock { state -> Bool in
-                if state.isOpen { return true }
-                state.waiting.append(continuation)
-                return false
-            }
-            if resumeNow { continuation.resume() }
-        }
-    }
-
-    func open() {
-        let waiting = state.withLock { state in
-            state.isOpen = true
-            defer { state.waiting = [] }
-            return state.waiting
-        }
-        for continuation in waiting { continuation.resume() }
-    }
 }

@@ -120,7 +120,7 @@ struct RunningCallsTests {
         var configuration = CircuitBreaker.Configuration()
         Self.slowCalls()(&configuration)
         let breaker = CircuitBreaker(name: "hangs", configuration: configuration, clock: clock)
-        let gate = Gate()
+        let gate = CallGate()
         let callers = (1...4).map { _ in Task { try await breaker.call { await gate.wait() } } }
         await yieldUntil { gate.waiting == 4 }
         clock.advance(by: .milliseconds(1200))
@@ -159,34 +159,5 @@ struct RunningCallsTests {
         let metrics = breaker.metrics
         #expect(metrics.rejected == 0 && metrics.successes + metrics.failures == threads * callsPerThread)
         #expect(metrics.slowCalls == threads * callsPerThread)
-    }
-
-    /// Async calls parked until ``open()``.
-    final class Gate: Sendable {
-        private let state = Mutex<(isOpen: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
-        private let count = Atomic<Int>(0)
-
-        var waiting: Int { count.load(ordering: .acquiring) }
-
-        func wait() async {
-            await withCheckedContinuation { continuation in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.isOpen { return true }
-                    state.waiting.append(continuation)
-                    return false
-                }
-                count.add(1, ordering: .releasing)
-                if resumeNow { continuation.resume() }
-            }
-        }
-
-        func open() {
-            let waiting = state.withLock { state in
-                state.isOpen = true
-                defer { state.waiting = [] }
-                return state.waiting
-            }
-            for continuation in waiting { continuation.resume() }
-        }
     }
 }
