@@ -56,19 +56,24 @@ let redisTargets: [Target] = [
             "Breaker",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
         swiftSettings: strictSettings),
     // One fleet instance driven on standard input, for the tests that run a fleet as processes.
-    .executableTarget(name: "BreakerFleetProbe", dependencies: ["Breaker", "BreakerRedis"], swiftSettings: strictSettings),
+    .executableTarget(
+        name: "BreakerFleetProbe",
+        dependencies: ["Breaker", "BreakerRedis", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+        swiftSettings: strictSettings),
     // Against throwaway redis-server processes the tests start on free loopback ports.
     .testTarget(
         name: "BreakerRedisTests",
         dependencies: [
             "Breaker", "BreakerTestKit", "BreakerRedis", "BreakerFleetProbe",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ],
         swiftSettings: strictSettings),

@@ -14,6 +14,7 @@ import Breaker
 import BreakerRedis
 import Foundation
 import Synchronization
+import NIOConcurrencyHelpers
 
 struct Failure: Error {}
 
@@ -44,7 +45,7 @@ func say(_ line: String) {
 
 /// The call `hold` starts: it waits in `continuation` until `release`.
 final class HeldCall: Sendable {
-    let continuation = Mutex<CheckedContinuation<Void, Never>?>(nil)
+    let continuation = NIOLockedValueBox<CheckedContinuation<Void, Never>?>(nil)
     let finished = Atomic<Bool>(false)
     let waiting = Atomic<Bool>(false)
 
@@ -53,7 +54,7 @@ final class HeldCall: Sendable {
             try await breaker.call {
                 say("ran")
                 await withCheckedContinuation { continuation in
-                    self.continuation.withLock { $0 = continuation }
+                    self.continuation.withLockedValue { $0 = continuation }
                     waiting.store(true, ordering: .releasing)
                 }
             }
@@ -65,7 +66,7 @@ final class HeldCall: Sendable {
 
     func release() async {
         while !waiting.load(ordering: .acquiring) && !finished.load(ordering: .acquiring) { try? await Task.sleep(for: .milliseconds(2)) }
-        continuation.withLock { $0.take() }?.resume()
+        continuation.withLockedValue { $0.take() }?.resume()
         while !finished.load(ordering: .acquiring) { try? await Task.sleep(for: .milliseconds(2)) }
     }
 }

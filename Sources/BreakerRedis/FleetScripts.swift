@@ -1,10 +1,10 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A Lua script run by its SHA1 (`EVALSHA`), loaded with `SCRIPT LOAD` the first time and again after
 /// the server forgets it (`NOSCRIPT`: a restart, a `SCRIPT FLUSH`).
 final class RedisScript: Sendable {
     let source: String
-    private let sha = Mutex<String?>(nil)
+    private let sha = NIOLockedValueBox<String?>(nil)
 
     init(_ source: String) { self.source = source }
 
@@ -12,7 +12,7 @@ final class RedisScript: Sendable {
         let command = { (sha: String) -> [RESPValue] in
             [.bulk("EVALSHA"), .bulk(sha), .bulk(String(keys.count))] + keys.map(RESPValue.bulk) + arguments.map(RESPValue.bulk)
         }
-        if let known = sha.withLock({ $0 }) {
+        if let known = sha.withLockedValue({ $0 }) {
             do {
                 return try await transport.send(command(known))
             } catch let error as RedisError where error.reason == .server && error.message.hasPrefix("NOSCRIPT") {
@@ -22,7 +22,7 @@ final class RedisScript: Sendable {
         guard let loaded = try await transport.send([.bulk("SCRIPT"), .bulk("LOAD"), .bulk(source)]).string else {
             throw RedisError(.unexpectedReply, "SCRIPT LOAD did not return a SHA1")
         }
-        sha.withLock { $0 = loaded }
+        sha.withLockedValue { $0 = loaded }
         return try await transport.send(command(loaded))
     }
 }

@@ -1,7 +1,7 @@
 import Breaker
 import Logging
 import ServiceLifecycle
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Breakers that share their circuits across a fleet of processes through Redis, with no network
 /// round trip per call.
@@ -24,7 +24,7 @@ public final class RedisFleet: Service, Sendable {
     /// The Redis client it talks through.
     public let transport: any RedisTransport
     private let logger: Logger
-    private let state = Mutex(FleetState())
+    private let state = NIOLockedValueBox(FleetState())
     private let wakeups: AsyncStream<Void>.Continuation
     private let wakeupStream: AsyncStream<Void>
 
@@ -66,7 +66,7 @@ public final class RedisFleet: Service, Sendable {
     /// The storage of the breaker named `name`: the same one each time for a name (the mode given
     /// first stays). Give it to one breaker, or to several that share the circuit.
     public func storage(named name: String, mode: FleetMode = .shared) -> RedisCircuitStorage {
-        let storage = state.withLock { state -> RedisCircuitStorage in
+        let storage = state.withLockedValue { state -> RedisCircuitStorage in
             if let existing = state.members[name] { return existing }
             let storage = RedisCircuitStorage(name: name, mode: mode, keys: FleetKeys(namespace: configuration.namespace, name: name), fleet: self)
             state.members[name] = storage
@@ -81,7 +81,7 @@ public final class RedisFleet: Service, Sendable {
     /// (re-established with backoff when lost, then catching up), the publisher, and the heartbeat.
     /// On the way out it gives up the trial leases it holds.
     public func run() async throws {
-        let alreadyRunning = state.withLock { state in
+        let alreadyRunning = state.withLockedValue { state in
             defer { state.running = true }
             return state.running
         }
@@ -99,7 +99,7 @@ public final class RedisFleet: Service, Sendable {
     // MARK: Local changes
 
     func circuit(_ storage: RedisCircuitStorage, didChange change: CircuitChange) {
-        state.withLock { state in
+        state.withLockedValue { state in
             Self.enqueue(&state, storage.name) { pending in
                 if !change.isRemote { pending.change = change }
                 pending.snapshot = change.snapshot
@@ -123,7 +123,7 @@ public final class RedisFleet: Service, Sendable {
     }
 
     private func nextPending() -> (RedisCircuitStorage, Pending)? {
-        state.withLock { state in
+        state.withLockedValue { state in
             while !state.order.isEmpty {
                 let name = state.order.removeFirst()
                 if let pending = state.pending.removeValue(forKey: name), let storage = state.members[name] { return (storage, pending) }
@@ -218,7 +218,7 @@ public final class RedisFleet: Service, Sendable {
                     on: transport, keys: [storage.keys.lease], arguments: [configuration.instance, String(lease.milliseconds)])
                 guard let parts = reply.elements, parts.count == 2, let won = parts[0].integer, let left = parts[1].integer else { return }
                 if won == 1 {
-                    state.withLock { _ = $0.leases.insert(name) }
+                    state.withLockedValue { _ = $0.leases.insert(name) }
                     storage.local.setTrialGate(.heldHere)
                 } else {
                     storage.local.setTrialGate(left > 0 ? .heldElsewhere(for: .milliseconds(left)) : .local)
@@ -228,7 +228,7 @@ public final class RedisFleet: Service, Sendable {
             }
         case .closed:
             storage.local.setTrialGate(.local)
-            if state.withLock({ $0.leases.remove(name) != nil }) {
+            if state.withLockedValue({ $0.leases.remove(name) != nil }) {
                 _ = try? await FleetScripts.releaseLease.run(on: transport, keys: [storage.keys.lease], arguments: [configuration.instance])
             }
         default:
@@ -237,7 +237,7 @@ public final class RedisFleet: Service, Sendable {
     }
 
     private func releaseLeases() async {
-        let (held, members) = state.withLock { state in
+        let (held, members) = state.withLockedValue { state in
             defer { state.leases.removeAll() }
             return (state.leases, state.members)
         }
@@ -261,7 +261,7 @@ public final class RedisFleet: Service, Sendable {
                 logger.debug("subscription lost; deciding locally", metadata: ["error": "\(error)"])
             }
             if Task.isCancelled { return }
-            for storage in state.withLock({ Array($0.members.values) }) { storage.local.setTrialGate(.local) }
+            for storage in state.withLockedValue({ Array($0.members.values) }) { storage.local.setTrialGate(.local) }
             failures += 1
             let delay = min(100.0 * Double(1 << min(failures - 1, 6)), 5_000) * Double.random(in: 0.8...1.2)
             try? await Task.sleep(for: .milliseconds(Int64(delay)))
@@ -269,7 +269,7 @@ public final class RedisFleet: Service, Sendable {
     }
 
     private func catchUpAll() {
-        state.withLock { state in
+        state.withLockedValue { state in
             for name in state.members.keys { Self.enqueue(&state, name) { $0.sync = true } }
         }
         wakeups.yield()
@@ -277,7 +277,7 @@ public final class RedisFleet: Service, Sendable {
 
     private func receive(_ message: RedisMessage) {
         guard let name = FleetKeys.name(ofChannel: message.channel, namespace: configuration.namespace),
-            let storage = state.withLock({ $0.members[name] })
+            let storage = state.withLockedValue({ $0.members[name] })
         else { return }
         guard let snapshot = FleetSnapshotCoding.decode(String(decoding: message.payload, as: UTF8.self)) else {
             logger.warning("unreadable change published; ignored", metadata: ["breaker": "\(name)"])
@@ -291,7 +291,7 @@ public final class RedisFleet: Service, Sendable {
 
     private func heartbeatForever() async {
         while !Task.isCancelled {
-            for storage in state.withLock({ Array($0.members.values) }) {
+            for storage in state.withLockedValue({ Array($0.members.values) }) {
                 _ = try? await FleetScripts.heartbeat.run(
                     on: transport, keys: [storage.keys.state, storage.keys.alive],
                     arguments: [

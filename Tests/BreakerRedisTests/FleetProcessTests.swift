@@ -1,9 +1,9 @@
 import Foundation
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
 import Glibc
+import NIOConcurrencyHelpers
 #endif
 
 /// A fleet of three separate processes (`BreakerFleetProbe`) sharing one breaker through a real
@@ -19,7 +19,7 @@ struct FleetProcessTests {
         private let output = Lines()
 
         final class Lines: Sendable {
-            let lines = Mutex<[String]>([])
+            let lines = NIOLockedValueBox<[String]>([])
         }
 
         init(_ server: RedisServer, name: String, mode: String = "shared", failMax: Int = 3, resetMilliseconds: Int = 1_000) throws {
@@ -45,7 +45,7 @@ struct FleetProcessTests {
                     while let newline = pending.firstIndex(of: 10) {
                         let line = String(decoding: pending[..<newline], as: UTF8.self)
                         pending.removeFirst(newline + 1)
-                        lines.lines.withLock { $0.append(line) }
+                        lines.lines.withLockedValue { $0.append(line) }
                     }
                 }
             }
@@ -55,7 +55,7 @@ struct FleetProcessTests {
         func next(within limit: Duration = .seconds(5)) async throws -> String {
             let deadline = ContinuousClock.now + limit
             while ContinuousClock.now < deadline {
-                if let line = output.lines.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return line }
+                if let line = output.lines.withLockedValue({ $0.isEmpty ? nil : $0.removeFirst() }) { return line }
                 try await Task.sleep(for: .milliseconds(2))
             }
             throw ProbeTimedOut()

@@ -1,10 +1,10 @@
 import BreakerRedis
 import Foundation
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
 import Glibc
+import NIOConcurrencyHelpers
 #endif
 
 /// A throwaway `redis-server` on a free loopback port, for one test. Tests that need one are skipped
@@ -26,7 +26,7 @@ final class RedisServer: Sendable {
     let port: Int
     let arguments: [String]
     let directory: URL
-    private let process = Mutex<Process?>(nil)
+    private let process = NIOLockedValueBox<Process?>(nil)
 
     private init(port: Int, arguments: [String], directory: URL) {
         self.port = port
@@ -59,7 +59,7 @@ final class RedisServer: Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        self.process.withLock { $0 = process }
+        self.process.withLockedValue { $0 = process }
         // Ready when it accepts a connection.
         for _ in 0..<250 {
             if Self.accepts(port) { return }
@@ -70,7 +70,7 @@ final class RedisServer: Sendable {
 
     /// Stops the server (the port then refuses connections).
     func stop() {
-        guard let process = process.withLock({ $0.take() }) else { return }
+        guard let process = process.withLockedValue({ $0.take() }) else { return }
         // SIGKILL: the server keeps nothing, and a child can inherit a mask that blocks SIGTERM.
         // Then reap it (not `waitUntilExit()`: it waits on a run loop a test's thread does not run).
         let pid = process.processIdentifier

@@ -1,5 +1,5 @@
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A message published on a channel the subscriber listens to.
 public struct RedisMessage: Sendable, Hashable {
@@ -41,7 +41,7 @@ public final class RedisClient: RedisTransport {
 
     /// Where and how to connect.
     public let configuration: RedisConfiguration
-    private let state = Mutex<State>(.idle(failures: 0))
+    private let state = NIOLockedValueBox<State>(.idle(failures: 0))
 
     /// A client for the server `configuration` describes; it connects on the first command.
     public init(configuration: RedisConfiguration) {
@@ -95,7 +95,7 @@ public final class RedisClient: RedisTransport {
 
     /// Closes the command connection (a later command opens a new one).
     public func close() {
-        let current = state.withLock { state -> RedisConnection? in
+        let current = state.withLockedValue { state -> RedisConnection? in
             defer { state = .idle(failures: 0) }
             if case .connected(let connection) = state { return connection }
             return nil
@@ -105,7 +105,7 @@ public final class RedisClient: RedisTransport {
 
     private func connection() async throws -> RedisConnection {
         let now = ContinuousClock.now
-        let next = state.withLock { state -> Result<Task<RedisConnection, any Error>, RedisError> in
+        let next = state.withLockedValue { state -> Result<Task<RedisConnection, any Error>, RedisError> in
             switch state {
             case .connected(let connection) where connection.isActive:
                 return .success(Task { connection })
@@ -130,16 +130,16 @@ public final class RedisClient: RedisTransport {
     private func connect(failures: Int) async throws -> RedisConnection {
         do {
             let connection = try await RedisConnection.connect(configuration)
-            state.withLock { $0 = .connected(connection) }
+            state.withLockedValue { $0 = .connected(connection) }
             connection.channel.closeFuture.whenComplete { [weak self] _ in
-                self?.state.withLock { state in
+                self?.state.withLockedValue { state in
                     if case .connected(let current) = state, current === connection { state = .idle(failures: 0) }
                 }
             }
             return connection
         } catch {
             let delay = reconnectDelay(afterFailures: failures + 1)
-            state.withLock { $0 = .waiting(until: .now + delay, failures: failures + 1) }
+            state.withLockedValue { $0 = .waiting(until: .now + delay, failures: failures + 1) }
             throw error
         }
     }
