@@ -46,6 +46,10 @@ public final class RedisFleet: Service, Sendable {
         var order: [String] = []
         var leases: Set<String> = []
         var running = false
+        /// Failed exchanges in a row, the breakers to catch up again, and whether that is scheduled.
+        var failures = 0
+        var retrying: Set<String> = []
+        var retryScheduled = false
     }
 
     /// A fleet talking through `transport` (a ``RedisClient``, or another client behind
@@ -122,6 +126,28 @@ public final class RedisFleet: Service, Sendable {
         }
     }
 
+    /// After a failed exchange with Redis: catch up again later (with backoff while it keeps failing),
+    /// which also publishes the local state if it is the newer one.
+    private func retryLater(_ name: String) {
+        let delay = state.withLockedValue { state -> Duration? in
+            state.retrying.insert(name)
+            state.failures += 1
+            guard !state.retryScheduled else { return nil }
+            state.retryScheduled = true
+            return .milliseconds(min(100 * (1 << min(state.failures - 1, 6)), 5_000))
+        }
+        guard let delay else { return }
+        Task {
+            try? await Task.sleep(for: delay)
+            state.withLockedValue { state in
+                state.retryScheduled = false
+                for name in state.retrying { Self.enqueue(&state, name) { $0.sync = true } }
+                state.retrying.removeAll()
+            }
+            wakeups.yield()
+        }
+    }
+
     private func nextPending() -> (RedisCircuitStorage, Pending)? {
         state.withLockedValue { state in
             while !state.order.isEmpty {
@@ -143,8 +169,10 @@ public final class RedisFleet: Service, Sendable {
         } catch {
             logger.debug("Redis unavailable; deciding locally", metadata: ["breaker": "\(storage.name)", "error": "\(error)"])
             storage.local.setTrialGate(.local)
+            retryLater(storage.name)
             return
         }
+        state.withLockedValue { $0.failures = 0 }
         if configuration.sharesTrials, let snapshot = pending.snapshot { await updateLease(storage, snapshot, fleetWide: fleetWide) }
     }
 

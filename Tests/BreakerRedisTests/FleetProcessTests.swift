@@ -122,7 +122,7 @@ struct FleetProcessTests {
         #expect(try await probes[0].state() == "open")
         #expect(try await probes[1].state() == "closed", "decided locally while Redis is gone")
         try await server.restart()
-        try await eventually(within: .seconds(10), "every instance converges on the trip") {
+        try await eventually(within: .seconds(15), "every instance converges on the trip") {
             try await probes.asyncMap { try await $0.state() } == ["open", "open", "open"]
         }
         let epochs = try await probes.asyncMap { try await $0.send("state").split(separator: " ").last.map(String.init) }
