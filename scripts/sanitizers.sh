@@ -13,8 +13,11 @@
 # - ASan's leak checker reports leaks inside libXCTest itself; .ci/sanitizers.supp suppresses exactly those.
 # - The passes build without the HTTP client (BREAKER_SKIP_HTTP=1, see Package.swift): the concurrency
 #   they prove is the core's, and AsyncHTTPClient would add minutes to each pass.
+# - Everything runs several times slower: the real-time bounds of the Redis tests stretch by
+#   BREAKER_TIMING_SCALE (5), so that they catch races, not a slow machine.
 set -uo pipefail
 export BREAKER_SKIP_HTTP=1
+export BREAKER_TIMING_SCALE="${BREAKER_TIMING_SCALE:-5}"
 cd "$(dirname "$0")/.."
 
 if [[ $# -eq 0 ]]; then passes=(thread address); else passes=("$@"); fi

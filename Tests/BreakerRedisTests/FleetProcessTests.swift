@@ -53,7 +53,7 @@ struct FleetProcessTests {
 
         /// The next line the probe prints, waiting up to `limit`.
         func next(within limit: Duration = .seconds(5)) async throws -> String {
-            let deadline = ContinuousClock.now + limit
+            let deadline = ContinuousClock.now + limit.scaled
             while ContinuousClock.now < deadline {
                 if let line = output.lines.withLockedValue({ $0.isEmpty ? nil : $0.removeFirst() }) { return line }
                 try await Task.sleep(for: .milliseconds(2))
@@ -79,9 +79,9 @@ struct FleetProcessTests {
     }
 
     static func fleet(_ server: RedisServer, name: String, mode: String = "shared", count: Int = 3) async throws -> [Probe] {
-        let probes = try (0..<count).map { _ in try Probe(server, name: name, mode: mode) }
+        let probes = try (0..<count).map { _ in try Probe(server, name: name, mode: mode, resetMilliseconds: Int(1_000 * timingScale)) }
         for probe in probes { #expect(try await probe.next(within: .seconds(10)) == "ready") }
-        try await Task.sleep(for: .milliseconds(300))  // subscribed
+        try await Task.sleep(for: Duration.milliseconds(300).scaled)  // subscribed
         return probes
     }
 
@@ -96,12 +96,12 @@ struct FleetProcessTests {
             let states = try await probes.asyncMap { try await $0.state() }
             return states == ["open", "open", "open"]
         }
-        #expect(tripped.duration(to: .now) < .seconds(1))
+        #expect(tripped.duration(to: .now) < Duration.seconds(1).scaled)
         #expect(try await probes[1].send("ok") == "rejected")
         #expect(try await probes[2].send("ok") == "rejected")
 
         // Past the open period, all three try at once: exactly one runs the trial.
-        try await Task.sleep(for: .milliseconds(1_100))
+        try await Task.sleep(for: Duration.milliseconds(1_100).scaled)
         for probe in probes { probe.start("hold") }
         let answers = try await probes.asyncMap { try await $0.next() }
         #expect(answers.filter { $0 == "ran" }.count == 1, "one trial fleet-wide: \(answers)")

@@ -41,31 +41,31 @@ struct FleetTests {
 
     @Test func aTripAnywhereOpensEverywhereWithinMilliseconds() async throws {
         let server = try await RedisServer.start()
-        let a = try Instance(server), b = try Instance(server), c = try Instance(server)
-        try await Task.sleep(for: .milliseconds(300))  // subscribed
+        let a = try Instance(server), b = try Instance(server, resetTimeout: .seconds(30)), c = try Instance(server)
+        try await Task.sleep(for: Duration.milliseconds(300).scaled)  // subscribed
         a.fail(2)
         #expect(a.breaker.state == .open)
         let start = ContinuousClock.now
         try await eventually("b and c open") { b.breaker.state == .open && c.breaker.state == .open }
-        #expect(start.duration(to: .now) < .seconds(1))
+        #expect(start.duration(to: .now) < Duration.seconds(1).scaled)
         #expect(b.breaker.metrics.failures == 0, "b opened without a failure of its own")
         #expect(throws: CircuitBreakerError.self) { try b.breaker.call { 1 } }
     }
 
     @Test func oneTrialForTheWholeFleet() async throws {
         let server = try await RedisServer.start()
-        let instances = try (0..<3).map { _ in try Instance(server, resetTimeout: .milliseconds(600)) }
-        try await Task.sleep(for: .milliseconds(300))
+        let instances = try (0..<3).map { _ in try Instance(server, resetTimeout: Duration.milliseconds(600).scaled) }
+        try await Task.sleep(for: Duration.milliseconds(300).scaled)
         instances[0].fail(2)
         try await eventually("all open") { instances.allSatisfy { $0.breaker.state == .open } }
-        try await Task.sleep(for: .milliseconds(700))  // past every open period
+        try await Task.sleep(for: Duration.milliseconds(700).scaled)  // past every open period
         let ran = Tally()
         let gate = CallGate()
         // Every instance tries a call at once; only the lease holder may run a trial.
         let calls = instances.map { instance in
             Task { try? await instance.breaker.call { ran.value.add(1, ordering: .relaxed); await gate.wait(); return 1 } }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        try await Task.sleep(for: Duration.milliseconds(200).scaled)
         #expect(ran.value.load(ordering: .relaxed) == 1, "exactly one trial fleet-wide")
         gate.open()
         for call in calls { _ = await call.value }
@@ -75,12 +75,12 @@ struct FleetTests {
     @Test func withRedisGoneCallsFlowOnLocalDecisionsAndTheFleetConvergesWhenItReturns() async throws {
         let server = try await RedisServer.start()
         let a = try Instance(server, resetTimeout: .seconds(30)), b = try Instance(server, resetTimeout: .seconds(30))
-        try await Task.sleep(for: .milliseconds(300))
+        try await Task.sleep(for: Duration.milliseconds(300).scaled)
         server.stop()
         // Calls never wait on Redis: each decides alone.
         let start = ContinuousClock.now
         for _ in 0..<1_000 { _ = try b.breaker.call { 1 } }
-        #expect(start.duration(to: .now) < .milliseconds(500))
+        #expect(start.duration(to: .now) < Duration.milliseconds(500).scaled)
         a.fail(2)
         #expect(a.breaker.state == .open && b.breaker.state == .closed, "no fleet while Redis is gone")
         #expect(throws: CircuitBreakerError.self) { try a.breaker.call { 1 } }
@@ -93,7 +93,7 @@ struct FleetTests {
         let server = try await RedisServer.start()
         let quorum = FleetMode.quorum(minimum: 2, within: .seconds(10))
         let a = try Instance(server, mode: quorum), b = try Instance(server, mode: quorum), c = try Instance(server, mode: quorum)
-        try await Task.sleep(for: .milliseconds(300))
+        try await Task.sleep(for: Duration.milliseconds(300).scaled)
         a.fail(2)
         #expect(a.breaker.state == .open)
         try await Task.sleep(for: .milliseconds(400))
@@ -107,7 +107,7 @@ struct FleetTests {
         let names = ["a", "{a}", "a}", "x:y", "with space", "line\nbreak", "ünïcödé"]
         let left = try names.map { try Instance(server, name: $0) }
         let right = try names.map { try Instance(server, name: $0) }
-        try await Task.sleep(for: .milliseconds(300))
+        try await Task.sleep(for: Duration.milliseconds(300).scaled)
         left[1].fail(2)  // "{a}"
         try await eventually("its twin opens") { right[1].breaker.state == .open }
         try await Task.sleep(for: .milliseconds(200))
@@ -122,7 +122,7 @@ struct FleetTests {
     @Test func stoppingTheFleetGivesItsTrialLeaseBack() async throws {
         let server = try await RedisServer.start()
         let a = try Instance(server, resetTimeout: .seconds(30))
-        try await Task.sleep(for: .milliseconds(300))
+        try await Task.sleep(for: Duration.milliseconds(300).scaled)
         a.fail(2)
         let client = try RedisClientTests.client(server)
         let lease = RESPValue.bulk("breaker:{=payments}:lease")
@@ -134,13 +134,13 @@ struct FleetTests {
     @Test func garbageInRedisIsIgnored() async throws {
         let server = try await RedisServer.start()
         let a = try Instance(server)
-        try await Task.sleep(for: .milliseconds(300))
+        try await Task.sleep(for: Duration.milliseconds(300).scaled)
         let client = try RedisClientTests.client(server)
         for payload in ["", "v1", "v1 99999999999999999999 1 open normal 0 0 5", "\u{0}\u{1}garbage", String(repeating: "v1 ", count: 10_000)] {
             _ = try await client.send([.bulk("PUBLISH"), .bulk("breaker:{=payments}:changes"), .bulk(payload)])
         }
         _ = try await client.send([.bulk("SET"), .bulk("breaker:{=payments}:state"), .bulk("not a snapshot")])
-        try await Task.sleep(for: .milliseconds(300))
+        try await Task.sleep(for: Duration.milliseconds(300).scaled)
         #expect(a.breaker.state == .closed)
         a.fail(2)  // the stored garbage sorts below any real snapshot: a's trip is published over it
         let b = try Instance(server)

@@ -123,14 +123,23 @@ final class RedisServer: Sendable {
 /// Whether the Redis tests can run here; see ``RedisServer``.
 let redisTests: ConditionTrait = .enabled(if: RedisServer.isAvailable, "redis-server is not installed (CI installs it and sets BREAKER_REQUIRE_REDIS=1)")
 
-/// Waits on the real clock for `condition`, up to `limit`; records an issue if it never holds.
+/// How many times longer than usual the real-time bounds of these tests may be: `BREAKER_TIMING_SCALE`,
+/// which the sanitizer passes set (they run everything several times slower), or 1.
+let timingScale = Double(ProcessInfo.processInfo.environment["BREAKER_TIMING_SCALE"] ?? "") ?? 1
+
+extension Duration {
+    /// This bound, stretched by ``timingScale``.
+    var scaled: Duration { self * timingScale }
+}
+
+/// Waits on the real clock for `condition`, up to `limit` (scaled); records an issue if it never holds.
 func eventually(within limit: Duration = .seconds(5), _ what: String = "", _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + limit
+    let deadline = ContinuousClock.now + limit.scaled
     while ContinuousClock.now < deadline {
         if try await condition() { return }
         try await Task.sleep(for: .milliseconds(10))
     }
-    Issue.record("not within \(limit): \(what)")
+    Issue.record("not within \(limit.scaled): \(what)")
 }
 
 @Suite("Redis is available when required")
