@@ -62,7 +62,7 @@ router.get("stock/:id") { _, context -> Response in
         return Response(status: .ok, body: ResponseBody(byteBuffer: body))
     } catch let rejection as CircuitBreakerError {
         // Rejected without calling: answer from the fallback, and tell the client when to come back.
-        let seconds = Int((rejection.retryAfter ?? .zero).components.seconds) + 1
+        let seconds = Int(rejection.retryAfter.components.seconds) + 1
         return Response(
             status: .serviceUnavailable, headers: [.retryAfter: "\(seconds)"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: "stock unknown for now (inventory's breaker is open)\n")))
