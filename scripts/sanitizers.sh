@@ -7,7 +7,7 @@
 #   scripts/sanitizers.sh address    # only the address sanitizer
 #   TSAN_FILTER=Stress scripts/sanitizers.sh thread   # restrict the TSan pass (swift test --filter)
 #
-# Notes (see /work/shared/reference/swift-platform-facts.md):
+# Notes (see ../shared/reference/swift-platform-facts.md):
 # - TSan reports false races inside Synchronization.Mutex on Linux; the library and its tests use pthread
 #   mutexes and Atomic, which TSan understands, so no TSan suppressions are needed.
 # - ASan's leak checker reports leaks inside libXCTest itself; .ci/sanitizers.supp suppresses exactly those.
