@@ -57,6 +57,9 @@ public struct RedisError: Error, Hashable, CustomStringConvertible {
         public static let notConnected = Reason(name: "not connected")
         /// The connection closed before the reply came.
         public static let connectionClosed = Reason(name: "connection closed")
+        /// The server refused the credentials (`AUTH`: a wrong password, an unknown or disabled user); the
+        /// message has the server's words and the URL without its secret.
+        public static let authenticationFailed = Reason(name: "authentication failed")
         /// The server answered with an error reply (`-ERR ...`).
         public static let server = Reason(name: "server error")
         /// The reply was valid RESP but not what the command answers.

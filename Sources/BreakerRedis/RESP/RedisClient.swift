@@ -104,13 +104,17 @@ public final class RedisClient: RedisTransport {
     }
 
     private func connection() async throws -> RedisConnection {
+        enum Next {
+            case ready(RedisConnection)
+            case attempt(Task<RedisConnection, any Error>)
+        }
         let now = ContinuousClock.now
-        let next = state.withLockedValue { state -> Result<Task<RedisConnection, any Error>, RedisError> in
+        let next = state.withLockedValue { state -> Result<Next, RedisError> in
             switch state {
             case .connected(let connection) where connection.isActive:
-                return .success(Task { connection })
+                return .success(.ready(connection))
             case .connecting(let task):
-                return .success(task)
+                return .success(.attempt(task))
             case .waiting(let until, _) where now < until:
                 return .failure(RedisError(.notConnected, "reconnecting in \(now.duration(to: until))"))
             case .connected, .idle, .waiting:
@@ -121,10 +125,17 @@ public final class RedisClient: RedisTransport {
                 }
                 let task = Task { try await self.connect(failures: failures) }
                 state = .connecting(task)
-                return .success(task)
+                return .success(.attempt(task))
             }
         }
-        return try await next.get().value
+        switch try next.get() {
+        case .ready(let connection):
+            return connection
+        case .attempt(let attempt):
+            // A cancelled caller stops waiting now: the attempt it shares is cancelled with it (its
+            // steps all stop on cancellation), and the next caller starts another.
+            return try await withTaskCancellationHandler { try await attempt.value } onCancel: { attempt.cancel() }
+        }
     }
 
     private func connect(failures: Int) async throws -> RedisConnection {
@@ -137,6 +148,9 @@ public final class RedisClient: RedisTransport {
                 }
             }
             return connection
+        } catch is CancellationError {
+            state.withLockedValue { $0 = .idle(failures: failures) }
+            throw CancellationError()
         } catch {
             let delay = reconnectDelay(afterFailures: failures + 1)
             state.withLockedValue { $0 = .waiting(until: .now + delay, failures: failures + 1) }
@@ -144,14 +158,10 @@ public final class RedisClient: RedisTransport {
         }
     }
 
-    /// The wait after `failures` failed attempts in a row: doubling from the first delay, capped, ±20 %.
+    /// The wait after `failures` failed attempts in a row (see ``Backoff``).
     func reconnectDelay(afterFailures failures: Int) -> Duration {
-        let base = Double(configuration.reconnectDelay.nanoseconds)
-        let grown = min(base * pow2(min(failures - 1, 30)), Double(configuration.maximumReconnectDelay.nanoseconds))
-        return .nanoseconds(Int64(grown * Double.random(in: 0.8...1.2)))
+        Backoff(first: configuration.reconnectDelay, maximum: configuration.maximumReconnectDelay).delay(afterFailures: failures)
     }
-
-    private func pow2(_ exponent: Int) -> Double { Double(1 << max(0, exponent)) }
 }
 
 extension Duration {

@@ -48,7 +48,9 @@ public struct RedisConfiguration: Sendable {
         decoder = RESPDecoder()
     }
 
-    /// Reads `redis://[[user]:password@]host[:port][/database]`, or `rediss://` for TLS.
+    /// Reads `redis://[[user]:password@]host[:port][/database]`, or `rediss://` for TLS; user and
+    /// password may be %-encoded. Throws ``RedisError/Reason/invalidURL`` naming the part that is wrong
+    /// (the scheme, the port, the database, a missing host), never quoting the password.
     public init(url: String) throws(RedisError) {
         let secure: Bool
         var rest: Substring
@@ -59,13 +61,14 @@ public struct RedisConfiguration: Sendable {
             secure = true
             rest = url.dropFirst("rediss://".count)
         } else {
-            throw RedisError(.invalidURL, "\(url): expected redis:// or rediss://")
+            let scheme = url.firstRange(of: "://").map { String(url[..<$0.lowerBound]) } ?? String(url.prefix(16)) + "…"
+            throw RedisError(.invalidURL, "scheme '\(scheme)': expected redis:// or rediss://")
         }
         self.init()
         if let slash = rest.firstIndex(of: "/") {
             let path = rest[rest.index(after: slash)...]
             if !path.isEmpty {
-                guard let database = Int(path), database >= 0 else { throw RedisError(.invalidURL, "\(url): database '\(path)' is not a number") }
+                guard let database = Int(path), database >= 0 else { throw RedisError(.invalidURL, "database '\(path)': a number, 0 or more") }
                 self.database = database
             }
             rest = rest[..<slash]
@@ -85,20 +88,31 @@ public struct RedisConfiguration: Sendable {
             host = String(rest[rest.index(after: rest.startIndex)..<close])
             rest = rest[rest.index(after: close)...]
             if rest.hasPrefix(":") { rest = rest.dropFirst() } else { rest = "" }
-            if !rest.isEmpty { port = try Self.port(rest, url) }
+            if !rest.isEmpty { port = try Self.port(rest) }
         } else if let colon = rest.lastIndex(of: ":") {
             host = String(rest[..<colon])
-            port = try Self.port(rest[rest.index(after: colon)...], url)
+            port = try Self.port(rest[rest.index(after: colon)...])
         } else {
             host = String(rest)
         }
-        guard !host.isEmpty else { throw RedisError(.invalidURL, "\(url): no host") }
+        guard !host.isEmpty else { throw RedisError(.invalidURL, "host: missing") }
         if secure { tls = .makeClientConfiguration() }
     }
 
-    private static func port(_ text: Substring, _ url: String) throws(RedisError) -> Int {
-        guard let port = Int(text), (1...65_535).contains(port) else { throw RedisError(.invalidURL, "\(url): port '\(text)' is not 1...65535") }
+    private static func port(_ text: Substring) throws(RedisError) -> Int {
+        guard let port = Int(text), (1...65_535).contains(port) else { throw RedisError(.invalidURL, "port '\(text)': 1...65535") }
         return port
+    }
+
+    /// The server's URL without the password (`rediss://fleet:***@redis.internal:6380/2`), for logs
+    /// and errors.
+    public var redactedURL: String {
+        var url = tls == nil ? "redis://" : "rediss://"
+        if password != nil { url += (username ?? "") + ":***@" }
+        url += host.contains(":") ? "[\(host)]" : host
+        url += ":\(port)"
+        if database != 0 { url += "/\(database)" }
+        return url
     }
 
     private static func decodePercent(_ text: Substring) -> String {

@@ -3,14 +3,18 @@ import NIOPosix
 import NIOSSL
 
 /// One connection to a Redis server. Commands are pipelined: each is written at once and its reply
-/// matched in order, with a timeout of its own. A connection made for pub/sub hands every reply to its
-/// `push` function instead.
+/// matched in order, with a timeout of its own. A connection made for pub/sub hands every reply that no
+/// command waits for to its `push` function (its handshake's `AUTH` and `SELECT` are answered first).
 final class RedisConnection: Sendable {
     let channel: any Channel
 
     private init(channel: any Channel) { self.channel = channel }
 
-    /// Connects, then authenticates and selects the database as `configuration` says.
+    /// Connects, then authenticates and selects the database as `configuration` says. Every step has a
+    /// deadline (the connect timeout, then the command timeout for each reply, which covers a TLS
+    /// handshake too), so that a server that accepts connections but never answers fails the attempt
+    /// rather than hold it. Refused credentials (a wrong password, an unknown user, `NOAUTH`) throw
+    /// ``RedisError/Reason/authenticationFailed`` with the server's words.
     static func connect(_ configuration: RedisConfiguration, push: (@Sendable (RESPValue) -> Void)? = nil) async throws -> RedisConnection {
         let decoder = configuration.decoder
         let tls = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
@@ -30,13 +34,7 @@ final class RedisConnection: Sendable {
         let channel = try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
         let connection = RedisConnection(channel: channel)
         do {
-            if let password = configuration.password {
-                let credentials: [RESPValue] = configuration.username.map { [.bulk($0), .bulk(password)] } ?? [.bulk(password)]
-                _ = try await connection.send([.bulk("AUTH")] + credentials, timeout: configuration.commandTimeout)
-            }
-            if configuration.database != 0 {
-                _ = try await connection.send([.bulk("SELECT"), .bulk(String(configuration.database))], timeout: configuration.commandTimeout)
-            }
+            try await connection.handshake(configuration)
         } catch {
             connection.close()
             throw error
@@ -44,16 +42,40 @@ final class RedisConnection: Sendable {
         return connection
     }
 
+    /// `AUTH` and `SELECT` as configured, or a `PING` when neither is: every connection learns at once
+    /// whether the server takes it (a TLS handshake, a password it requires) rather than at its
+    /// first command or, on a subscriber connection, never.
+    private func handshake(_ configuration: RedisConfiguration) async throws {
+        var steps: [[RESPValue]] = []
+        if let password = configuration.password {
+            steps.append([.bulk("AUTH")] + (configuration.username.map { [.bulk($0), .bulk(password)] } ?? [.bulk(password)]))
+        }
+        if configuration.database != 0 { steps.append([.bulk("SELECT"), .bulk(String(configuration.database))]) }
+        if steps.isEmpty { steps.append([.bulk("PING")]) }
+        for step in steps {
+            do {
+                _ = try await send(step, timeout: configuration.commandTimeout)
+            } catch let error as RedisError where error.reason == .server && (step.first == .bulk("AUTH") || error.message.hasPrefix("NOAUTH")) {
+                throw RedisError(.authenticationFailed, "\(error.message) (\(configuration.redactedURL))")
+            }
+        }
+    }
+
     var isActive: Bool { channel.isActive }
 
-    /// Sends `command` and waits for its reply, at most `timeout`. A server error reply throws
+    /// Sends `command` and waits for its reply, at most `timeout`; a cancelled task stops waiting at
+    /// once (the reply, when it comes, completes nothing). A server error reply throws
     /// ``RedisError/Reason/server``.
     func send(_ command: [RESPValue], timeout: Duration) async throws -> RESPValue {
         let reply = channel.eventLoop.makePromise(of: RESPValue.self)
         let written = channel.eventLoop.makePromise(of: Void.self)
         written.futureResult.whenFailure { _ in reply.fail(RedisError(.connectionClosed, "the command could not be written")) }
         channel.writeAndFlush(RedisRequest(command: command, reply: reply, timeout: .nanoseconds(timeout.nanoseconds)), promise: written)
-        return try await reply.futureResult.get()
+        return try await withTaskCancellationHandler {
+            try await reply.futureResult.get()
+        } onCancel: {
+            reply.fail(CancellationError())
+        }
     }
 
     /// Writes `command` without waiting for a reply (a subscriber connection's SUBSCRIBE).
@@ -72,7 +94,9 @@ struct RedisRequest: Sendable {
 }
 
 /// Encodes requests, decodes replies and matches them in order; fails every waiting request, and
-/// closes the connection, on a malformed reply (the stream cannot be trusted after one).
+/// closes the connection, on a malformed reply (the stream cannot be trusted after one). On a pub/sub
+/// connection, a reply that no request waits for (a message, a subscription's confirmation) goes to
+/// `push`; requests sent there without a reply promise (`PSUBSCRIBE`) wait for none.
 final class RESPChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = RedisRequest
@@ -97,7 +121,7 @@ final class RESPChannelHandler: ChannelDuplexHandler {
         let request = unwrapOutboundIn(data)
         var bytes = context.channel.allocator.buffer(capacity: 64)
         RESPEncoder.encode(request.command, into: &bytes)
-        if push == nil {
+        if request.reply != nil || push == nil {
             var entry = Waiting(reply: request.reply)
             if let timeout = request.timeout, let reply = request.reply {
                 // A late reply still arrives, and completes nothing: a promise completes once.
@@ -115,11 +139,11 @@ final class RESPChannelHandler: ChannelDuplexHandler {
         if received == nil { received = incoming } else { received!.writeBuffer(&incoming) }
         do {
             while let value = try decoder.decode(&received!) {
-                if let push {
+                guard let entry = waiting.popFirst() else {
+                    guard let push else { throw RedisError(.unexpectedReply, "a reply that no command asked for") }
                     push(value)
                     continue
                 }
-                guard let entry = waiting.popFirst() else { throw RedisError(.unexpectedReply, "a reply that no command asked for") }
                 entry.timer?.cancel()
                 if case .error(let message) = value {
                     entry.reply?.fail(RedisError(.server, message))

@@ -1,0 +1,16 @@
+/// The one backoff formula of the Redis module: reconnections, resubscriptions and the fleet's retries
+/// all wait `first × 2^(failures − 1)`, capped at `maximum`, spread by ±20 % so that the instances of a
+/// fleet do not retry in step.
+struct Backoff: Sendable, Hashable {
+    /// The wait after the first failure.
+    var first: Duration
+    /// The longest wait.
+    var maximum: Duration
+
+    /// The wait after `failures` failures in a row (1 or more).
+    func delay(afterFailures failures: Int) -> Duration {
+        let grown = Double(first.nanoseconds) * Double(1 << min(max(failures - 1, 0), 30))
+        let capped = min(grown, Double(maximum.nanoseconds))
+        return .nanoseconds(Int64(capped * Double.random(in: 0.8...1.2)))
+    }
+}
