@@ -65,13 +65,17 @@ let redisTargets: [Target] = [
     // One fleet instance driven on standard input, for the tests that run a fleet as processes.
     .executableTarget(
         name: "BreakerFleetProbe",
-        dependencies: ["Breaker", "BreakerRedis", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+        dependencies: [
+            "Breaker", "BreakerRedis", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ],
         swiftSettings: strictSettings),
     // Against throwaway redis-server processes the tests start on free loopback ports.
     .testTarget(
         name: "BreakerRedisTests",
         dependencies: [
             "Breaker", "BreakerTestKit", "BreakerRedis", "BreakerFleetProbe",
+            .product(name: "InMemoryLogging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -9,12 +9,19 @@
 //     hold      a call that waits for `release`  -> ran (when admitted) | rejected
 //     release   ends the held call          -> released
 //     state     -> STATE EPOCH              (closed 3)
+//     status    -> the fleet's condition     (sharing)
 //     quit
+//
+// Environment: BREAKER_PROBE_CA and BREAKER_PROBE_SERVER_NAME, a CA file and the name on the server's
+// certificate, for a `rediss://` server signed by a throwaway authority; BREAKER_PROBE_MAX_TRIAL_MS and
+// BREAKER_PROBE_LEASE_MARGIN_MS, the trial's longest run (default 5000) and the lease's margin
+// (default: the fleet's).
 import Breaker
 import BreakerRedis
 import Foundation
 import Synchronization
 import NIOConcurrencyHelpers
+import NIOSSL
 
 struct Failure: Error {}
 
@@ -25,17 +32,22 @@ guard arguments.count == 6, let failMax = Int(arguments[4]), let resetMillisecon
 }
 let mode: FleetMode = arguments[3].hasPrefix("quorum:") ? .quorum(minimum: Int(arguments[3].dropFirst(7)) ?? 2, within: .seconds(30)) : .shared
 
+let environment = ProcessInfo.processInfo.environment
 var client = try RedisConfiguration(url: arguments[1])
 client.reconnectDelay = .milliseconds(50)
 client.maximumReconnectDelay = .milliseconds(200)
 client.commandTimeout = .milliseconds(500)
+if let authority = environment["BREAKER_PROBE_CA"] { client.tls?.trustRoots = .file(authority) }
+if let serverName = environment["BREAKER_PROBE_SERVER_NAME"] { client.tlsServerName = serverName }
 var fleetConfiguration = FleetConfiguration()
 fleetConfiguration.heartbeatInterval = .milliseconds(200)
+if let margin = environment["BREAKER_PROBE_LEASE_MARGIN_MS"].flatMap(Int64.init) { fleetConfiguration.trialLeaseMargin = .milliseconds(margin) }
+let maxTrial = environment["BREAKER_PROBE_MAX_TRIAL_MS"].flatMap(Int64.init) ?? 5_000
 let fleet = try RedisFleet(transport: RedisClient(configuration: client), configuration: fleetConfiguration)
 var policy = CircuitBreaker.Configuration()
 policy.failMax = failMax
 policy.resetTimeout = .milliseconds(resetMilliseconds)
-policy.halfOpen.maxTrialDuration = .seconds(5)
+policy.halfOpen.maxTrialDuration = .milliseconds(maxTrial)
 let breaker = try CircuitBreaker(name: arguments[2], validating: policy, storage: fleet.storage(named: arguments[2], mode: mode))
 let background = Task.detached { try await fleet.run() }  // detached: the main thread blocks in readLine
 
@@ -97,6 +109,8 @@ while let line = readLine() {
     case "state":
         let snapshot = breaker.snapshot()
         say("\(snapshot.state) \(snapshot.epoch)")
+    case "status":
+        say("\(fleet.status.condition)")
     case "quit":
         background.cancel()
         exit(0)

@@ -13,8 +13,6 @@ struct FleetKeys: Sendable, Hashable {
     let lease: String
     /// Quorum votes: instances that tripped, scored by time.
     let votes: String
-    /// Instances alive (for a quorum's fraction), scored by their last heartbeat.
-    let alive: String
     /// The channel changes are published on.
     let channel: String
     /// The hash tag: `=` and the encoded name.
@@ -25,9 +23,12 @@ struct FleetKeys: Sendable, Hashable {
         state = "\(namespace):{\(tag)}:state"
         lease = "\(namespace):{\(tag)}:lease"
         votes = "\(namespace):{\(tag)}:votes"
-        alive = "\(namespace):{\(tag)}:alive"
         channel = "\(namespace):{\(tag)}:changes"
     }
+
+    /// The instances alive in a namespace, scored by their last heartbeat: one key for the whole fleet
+    /// (no hash tag; no script touches it together with a breaker's keys).
+    static func instances(namespace: String) -> String { "\(namespace):instances" }
 
     /// The pattern matching every breaker's channel in a namespace.
     static func channels(namespace: String) -> String { "\(namespace):{*}:changes" }

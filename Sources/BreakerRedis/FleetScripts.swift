@@ -60,8 +60,9 @@ enum FleetScripts {
 
     /// A local trip's vote in a quorum: records it, and publishes the opening when enough instances
     /// (at least `minimum`, and at least `fraction` of those alive) tripped within the window.
-    /// KEYS: state, votes, alive. ARGV: head, open ms, channel, ttl ms, "0", instance, window ms,
-    /// minimum, fraction, alive window ms. Returns {3, votes, needed} when short of the quorum.
+    /// KEYS: state, votes. ARGV: head, open ms, channel, ttl ms, "0", instance, window ms, minimum,
+    /// fraction, instances alive (from the last heartbeat). Returns {3, votes, needed} when short of
+    /// the quorum.
     static let vote = RedisScript(
         clock + """
 
@@ -72,8 +73,7 @@ enum FleetScripts {
             local needed = tonumber(ARGV[8])
             local fraction = tonumber(ARGV[9])
             if fraction > 0 then
-              local alive = redis.call('ZCOUNT', KEYS[3], now - tonumber(ARGV[10]), '+inf')
-              needed = math.max(needed, math.ceil(fraction * alive))
+              needed = math.max(needed, math.ceil(fraction * tonumber(ARGV[10])))
             end
             if votes < needed then return {3, votes, needed} end
             redis.call('DEL', KEYS[2])
@@ -106,15 +106,15 @@ enum FleetScripts {
         return 0
         """)
 
-    /// Marks this instance alive for a breaker and keeps its keys from expiring.
-    /// KEYS: state, alive. ARGV: ttl ms, instance, alive window ms.
+    /// Marks this instance alive in its namespace, once per heartbeat whatever the number of breakers,
+    /// and counts the instances alive (a quorum's fraction is of those).
+    /// KEYS: instances. ARGV: instance, alive window ms. Returns the number alive.
     static let heartbeat = RedisScript(
         clock + """
 
-            redis.call('PEXPIRE', KEYS[1], ARGV[1])
-            redis.call('ZADD', KEYS[2], now, ARGV[2])
-            redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]))
-            redis.call('PEXPIRE', KEYS[2], ARGV[1])
-            return 1
+            redis.call('ZADD', KEYS[1], now, ARGV[1])
+            redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+            redis.call('PEXPIRE', KEYS[1], ARGV[2])
+            return redis.call('ZCARD', KEYS[1])
             """)
 }

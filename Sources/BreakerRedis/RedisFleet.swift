@@ -27,6 +27,11 @@ public final class RedisFleet: Service, Sendable {
     private let state = NIOLockedValueBox(FleetState())
     private let wakeups: AsyncStream<Void>.Continuation
     private let wakeupStream: AsyncStream<Void>
+    private let retries: AsyncStream<Duration>.Continuation
+    private let retryStream: AsyncStream<Duration>
+    private let watchers = NIOLockedValueBox<[Int: AsyncStream<FleetStatus>.Continuation]>([:])
+    /// Where Redis is, without secrets, for logs.
+    private let redisDescription: String
 
     /// Work waiting for the background publisher, per breaker.
     private struct Pending: Sendable {
@@ -50,6 +55,11 @@ public final class RedisFleet: Service, Sendable {
         var failures = 0
         var retrying: Set<String> = []
         var retryScheduled = false
+        /// When each breaker's keys need their lifetime renewed (spread, so they are not all due at once).
+        var renewals: [String: ContinuousClock.Instant] = [:]
+        /// The instances alive in the namespace, as the last heartbeat counted them.
+        var instancesAlive = 1
+        var health = FleetHealth()
     }
 
     /// A fleet talking through `transport` (a ``RedisClient``, or another client behind
@@ -59,10 +69,13 @@ public final class RedisFleet: Service, Sendable {
         self.transport = transport
         self.configuration = configuration
         self.logger = logger
+        redisDescription = (transport as? RedisClient)?.configuration.redactedURL ?? String(describing: type(of: transport))
         (wakeupStream, wakeups) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (retryStream, retries) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// A fleet on the server at `url` (`redis://` or `rediss://`, see ``RedisConfiguration/init(url:)``).
+    /// A fleet on the server at `url` (`redis://` or `rediss://`, see ``RedisConfiguration/init(url:)``);
+    /// throws ``RedisError/Reason/invalidURL`` naming the part of a URL that can never work.
     public convenience init(url: String, configuration: FleetConfiguration = .init(), logger: Logger = Logger(label: "breaker.redis")) throws(RedisError) {
         try self.init(transport: RedisClient(configuration: RedisConfiguration(url: url)), configuration: configuration, logger: logger)
     }
@@ -74,6 +87,7 @@ public final class RedisFleet: Service, Sendable {
             if let existing = state.members[name] { return existing }
             let storage = RedisCircuitStorage(name: name, mode: mode, keys: FleetKeys(namespace: configuration.namespace, name: name), fleet: self)
             state.members[name] = storage
+            state.renewals[name] = .now + (configuration.keyLifetime / 2) * Double.random(in: 0.5...1)
             Self.enqueue(&state, name) { $0.sync = true }
             return storage
         }
@@ -82,8 +96,13 @@ public final class RedisFleet: Service, Sendable {
     }
 
     /// Runs the fleet's background work until graceful shutdown or cancellation: the subscription
-    /// (re-established with backoff when lost, then catching up), the publisher, and the heartbeat.
-    /// On the way out it gives up the trial leases it holds.
+    /// (re-established with backoff when lost, then catching up), the publisher and its retries, and
+    /// the heartbeat. All of it lives here: the fleet starts no task of its own outside `run()`.
+    ///
+    /// It does not throw when Redis is unreachable or refuses the credentials: the breakers decide
+    /// locally meanwhile, the fleet retries with backoff, and ``status`` (and the log) says why.
+    /// Cancelled or shut down, it returns within a second whatever Redis does (down, refusing, hung),
+    /// giving back the trial leases it holds if Redis answers in that time (else they expire).
     public func run() async throws {
         let alreadyRunning = state.withLockedValue { state in
             defer { state.running = true }
@@ -93,11 +112,59 @@ public final class RedisFleet: Service, Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.subscribeForever() }
             group.addTask { await self.publishForever() }
+            group.addTask { await self.retryForever() }
             group.addTask { await self.heartbeatForever() }
             try? await gracefulShutdown()
             group.cancelAll()
         }
         await releaseLeases()
+        update { $0.stop() }
+        // Finished outside the lock: a finished stream's termination handler takes it.
+        let finished = watchers.withLockedValue { watchers in
+            defer { watchers.removeAll() }
+            return watchers.values
+        }
+        for continuation in finished { continuation.finish() }
+    }
+
+    // MARK: Status
+
+    /// Whether the fleet shares its breakers' circuits right now (see ``FleetStatus``).
+    public var status: FleetStatus { state.withLockedValue { $0.health.status } }
+
+    /// The status now, then each change of condition, until `run()` returns.
+    public var statusUpdates: AsyncStream<FleetStatus> {
+        let (stream, continuation) = AsyncStream<FleetStatus>.makeStream(bufferingPolicy: .bufferingNewest(16))
+        let id = Int.random(in: 0...Int.max)
+        let current = state.withLockedValue { state -> FleetStatus in
+            watchers.withLockedValue { $0[id] = continuation }
+            return state.health.status
+        }
+        continuation.yield(current)
+        if current.condition == .stopped { continuation.finish() }
+        continuation.onTermination = { [weak self] _ in _ = self?.watchers.withLockedValue { $0.removeValue(forKey: id) } }
+        return stream
+    }
+
+    /// Applies `event` to the health, then (outside the lock) tells watchers and the log what changed.
+    private func update(_ event: (inout FleetHealth) -> FleetHealth.Report?) {
+        let (report, status) = state.withLockedValue { state in (event(&state.health), state.health.status) }
+        guard let report else { return }
+        if report.conditionChanged {
+            for continuation in watchers.withLockedValue({ Array($0.values) }) { continuation.yield(status) }
+        }
+        let metadata: Logger.Metadata = ["redis": "\(redisDescription)", "status": "\(status)"]
+        switch report.log {
+        case .none: break
+        case .refused(let reason):
+            logger.error("Redis refused the fleet's credentials; deciding locally and retrying", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
+        case .lost(let reason):
+            logger.warning("Redis unavailable; deciding locally and retrying", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
+        case .back(let gone, let caughtUp, let changed):
+            logger.notice(
+                "Redis is back; caught up",
+                metadata: metadata.merging(["gone": "\(gone)", "breakers": "\(caughtUp)", "changedElsewhere": "\(changed)"]) { $1 })
+        }
     }
 
     // MARK: Local changes
@@ -134,11 +201,18 @@ public final class RedisFleet: Service, Sendable {
             state.failures += 1
             guard !state.retryScheduled else { return nil }
             state.retryScheduled = true
-            return .milliseconds(min(100 * (1 << min(state.failures - 1, 6)), 5_000))
+            return Self.retryBackoff.delay(afterFailures: state.failures)
         }
-        guard let delay else { return }
-        Task {
+        if let delay { retries.yield(delay) }
+    }
+
+    private static let retryBackoff = Backoff(first: .milliseconds(100), maximum: .seconds(5))
+
+    /// Waits out each scheduled retry, then queues the catch-ups it was for.
+    private func retryForever() async {
+        for await delay in retryStream {
             try? await Task.sleep(for: delay)
+            if Task.isCancelled { return }
             state.withLockedValue { state in
                 state.retryScheduled = false
                 for name in state.retrying { Self.enqueue(&state, name) { $0.sync = true } }
@@ -160,19 +234,23 @@ public final class RedisFleet: Service, Sendable {
 
     private func process(_ storage: RedisCircuitStorage, _ pending: Pending) async {
         var fleetWide = pending.fleetWide
+        var changedElsewhere = false
         do {
-            if pending.sync { try await catchUp(storage) }
+            if pending.sync { changedElsewhere = try await catchUp(storage) }
             if let change = pending.change {
                 let published = try await publish(storage, change.snapshot, manual: change.cause.kind == .manual)
                 if published && change.snapshot.state == .open { fleetWide = true }
             }
         } catch {
-            logger.debug("Redis unavailable; deciding locally", metadata: ["breaker": "\(storage.name)", "error": "\(error)"])
+            if Task.isCancelled { return }
+            logger.debug("exchange with Redis failed; deciding locally", metadata: ["breaker": "\(storage.name)", "error": "\(error)"])
             storage.local.setTrialGate(.local)
+            update { $0.commandsFailed(error) }
             retryLater(storage.name)
             return
         }
         state.withLockedValue { $0.failures = 0 }
+        update { $0.commandsSucceeded(caughtUp: pending.sync, changedElsewhere: changedElsewhere) }
         if configuration.sharesTrials, let snapshot = pending.snapshot { await updateLease(storage, snapshot, fleetWide: fleetWide) }
     }
 
@@ -187,11 +265,9 @@ public final class RedisFleet: Service, Sendable {
         let reply: RESPValue
         switch storage.mode.kind {
         case .quorum(let minimum, let fraction, let window) where snapshot.state == .open && !manual:
-            arguments += [
-                configuration.instance, String(window.milliseconds), String(minimum), String(fraction),
-                String((configuration.heartbeatInterval * 3).milliseconds),
-            ]
-            reply = try await FleetScripts.vote.run(on: transport, keys: [keys.state, keys.votes, keys.alive], arguments: arguments)
+            let alive = state.withLockedValue { $0.instancesAlive }
+            arguments += [configuration.instance, String(window.milliseconds), String(minimum), String(fraction), String(alive)]
+            reply = try await FleetScripts.vote.run(on: transport, keys: [keys.state, keys.votes], arguments: arguments)
         case .quorum:
             arguments[4] = manual ? "0" : "1"  // outside a fleet-wide opening, an instance's own changes stay its own
             reply = try await FleetScripts.publish.run(on: transport, keys: [keys.state], arguments: arguments)
@@ -208,18 +284,23 @@ public final class RedisFleet: Service, Sendable {
     }
 
     /// Reads the stored state; applies it if newer, or publishes the local one if that is newer (a
-    /// change made while Redis was away).
-    private func catchUp(_ storage: RedisCircuitStorage) async throws {
+    /// change made while Redis was away). Returns whether another instance's change was applied.
+    private func catchUp(_ storage: RedisCircuitStorage) async throws -> Bool {
         let reply = try await FleetScripts.read.run(on: transport, keys: [storage.keys.state], arguments: [])
         guard let parts = reply.elements, parts.count == 2, let stored = parts[0].string, let now = parts[1].integer else {
             throw RedisError(.unexpectedReply, "read returned \(reply)")
         }
+        let before = storage.local.snapshot()
         let fleet = stored.isEmpty ? nil : apply(stored, serverNow: now, to: storage)
         let mine = storage.local.snapshot()
-        guard storage.mode == .shared, mine.epoch > 0, fleet.map({ mine.isNewer(thanEpoch: $0.epoch, origin: $0.origin) }) ?? true else { return }
+        let changedElsewhere = mine.epoch != before.epoch || mine.origin != before.origin
+        guard storage.mode == .shared, mine.epoch > 0, fleet.map({ mine.isNewer(thanEpoch: $0.epoch, origin: $0.origin) }) ?? true else {
+            return changedElsewhere
+        }
         if try await publish(storage, mine, manual: false), configuration.sharesTrials {
             await updateLease(storage, mine, fleetWide: true)
         }
+        return changedElsewhere
     }
 
     /// Applies a stored line (its open period an instant of the server's clock); returns its snapshot.
@@ -264,15 +345,28 @@ public final class RedisFleet: Service, Sendable {
         }
     }
 
+    /// Gives back the leases held here, waiting at most half a second for Redis (a lease not given
+    /// back expires on its own). Runs after `run()` was cancelled, so in a task of its own, awaited.
     private func releaseLeases() async {
         let (held, members) = state.withLockedValue { state in
             defer { state.leases.removeAll() }
             return (state.leases, state.members)
         }
-        for name in held {
-            guard let storage = members[name] else { continue }
-            _ = try? await FleetScripts.releaseLease.run(on: transport, keys: [storage.keys.lease], arguments: [configuration.instance])
-        }
+        guard !held.isEmpty else { return }
+        let (transport, instance) = (self.transport, configuration.instance)
+        await Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for name in held {
+                        guard let storage = members[name] else { continue }
+                        _ = try? await FleetScripts.releaseLease.run(on: transport, keys: [storage.keys.lease], arguments: [instance])
+                    }
+                }
+                group.addTask { try? await Task.sleep(for: .milliseconds(500)) }
+                await group.next()
+                group.cancelAll()
+            }
+        }.value
     }
 
     // MARK: Subscription
@@ -280,27 +374,33 @@ public final class RedisFleet: Service, Sendable {
     private func subscribeForever() async {
         var failures = 0
         while !Task.isCancelled {
+            var lost: any Error = RedisError(.connectionClosed, "subscription lost")
             do {
                 let messages = try await transport.subscribe(pattern: FleetKeys.channels(namespace: configuration.namespace))
                 failures = 0
-                catchUpAll()  // whatever was published while we were away
+                let count = catchUpAll()  // whatever was published while we were away
+                update { $0.subscribed(catchingUp: count) }
                 for try await message in messages { receive(message) }
             } catch {
-                logger.debug("subscription lost; deciding locally", metadata: ["error": "\(error)"])
+                lost = error
             }
             if Task.isCancelled { return }
+            logger.debug("subscription lost; deciding locally", metadata: ["error": "\(lost)"])
+            update { $0.subscriptionLost(lost) }
             for storage in state.withLockedValue({ Array($0.members.values) }) { storage.local.setTrialGate(.local) }
             failures += 1
-            let delay = min(100.0 * Double(1 << min(failures - 1, 6)), 5_000) * Double.random(in: 0.8...1.2)
-            try? await Task.sleep(for: .milliseconds(Int64(delay)))
+            try? await Task.sleep(for: Self.retryBackoff.delay(afterFailures: failures))
         }
     }
 
-    private func catchUpAll() {
-        state.withLockedValue { state in
+    /// Queues a catch-up of every breaker; returns how many.
+    private func catchUpAll() -> Int {
+        let count = state.withLockedValue { state in
             for name in state.members.keys { Self.enqueue(&state, name) { $0.sync = true } }
+            return state.members.count
         }
         wakeups.yield()
+        return count
     }
 
     private func receive(_ message: RedisMessage) {
@@ -317,17 +417,44 @@ public final class RedisFleet: Service, Sendable {
 
     // MARK: Heartbeat
 
+    /// One heartbeat per instance per interval, whatever the number of breakers: it marks the instance
+    /// alive (and counts those alive, for quorums), and tells whether Redis answers when no breaker
+    /// changes. A breaker's keys have their lifetime renewed only when half of it has passed, spread
+    /// over time: the idle cost is `instances / heartbeatInterval + instances × breakers / (keyLifetime / 2)`
+    /// commands per second.
     private func heartbeatForever() async {
+        let instances = FleetKeys.instances(namespace: configuration.namespace)
+        let aliveWindow = String((configuration.heartbeatInterval * 3).milliseconds)
         while !Task.isCancelled {
-            for storage in state.withLockedValue({ Array($0.members.values) }) {
-                _ = try? await FleetScripts.heartbeat.run(
-                    on: transport, keys: [storage.keys.state, storage.keys.alive],
-                    arguments: [
-                        String(configuration.keyLifetime.milliseconds), configuration.instance,
-                        String((configuration.heartbeatInterval * 3).milliseconds),
-                    ])
+            do {
+                let reply = try await FleetScripts.heartbeat.run(on: transport, keys: [instances], arguments: [configuration.instance, aliveWindow])
+                if let alive = reply.integer { state.withLockedValue { $0.instancesAlive = max(1, Int(alive)) } }
+                update { $0.commandsSucceeded(caughtUp: false, changedElsewhere: false) }
+                await renewDueKeys()
+            } catch {
+                if Task.isCancelled { return }
+                update { $0.commandsFailed(error) }
             }
             try? await Task.sleep(for: configuration.heartbeatInterval)
+        }
+    }
+
+    /// Renews the lifetime of the keys of the breakers whose renewal is due.
+    private func renewDueKeys() async {
+        let now = ContinuousClock.now
+        let half = configuration.keyLifetime / 2
+        let due = state.withLockedValue { state -> [RedisCircuitStorage] in
+            var due: [RedisCircuitStorage] = []
+            for (name, at) in state.renewals where at <= now {
+                guard let storage = state.members[name] else { continue }
+                due.append(storage)
+                state.renewals[name] = now + half
+            }
+            return due
+        }
+        let lifetime = RESPValue.bulk(String(configuration.keyLifetime.milliseconds))
+        for storage in due {
+            _ = try? await transport.send([.bulk("PEXPIRE"), .bulk(storage.keys.state), lifetime])
         }
     }
 }

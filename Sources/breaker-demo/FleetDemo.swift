@@ -20,7 +20,8 @@ enum FleetDemo {
 
     static func run(instances: Int, redis: String) async throws {
         let name = "breaker-demo-\(UInt32.random(in: 0...UInt32.max))"
-        print("\(instances) instances share the breaker '\(name)' through \(redis)")
+        let server = try RedisConfiguration(url: redis).redactedURL  // a URL that cannot work stops here
+        print("\(instances) instances share the breaker '\(name)' through \(server)")
         print("the dependency is down from \(outage.lowerBound) s to \(outage.upperBound) s; instance 0 calls it every 50 ms, the others every 250 ms\n")
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         let printer = Mutex<Void>(())
@@ -73,7 +74,16 @@ enum FleetDemo {
         let log = Transitions(start: start)
         let breaker = try CircuitBreaker(name: name, validating: policy, listeners: [log], storage: fleet.storage(named: name))
         let background = Task { try await fleet.run() }
-        try await Task.sleep(for: .milliseconds(300))  // every instance subscribed
+        // Every instance sharing before the dependency fails; a Redis that refuses or never answers
+        // ends the demo with the reason rather than a demo of instances that each decide alone.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !fleet.status.isSharing && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        guard fleet.status.isSharing else {
+            say("the fleet could not share through Redis: \(fleet.status)")
+            background.cancel()
+            throw ExitCode(1)
+        }
+        try await Task.sleep(for: .milliseconds(200))  // the other instances subscribed too
 
         struct Unavailable: Error {}
         var counts = (ran: 0, failed: 0, rejected: 0)

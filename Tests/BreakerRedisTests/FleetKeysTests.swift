@@ -14,14 +14,14 @@ struct FleetKeysTests {
         var seen: Set<String> = []
         for name in Self.hostileNames {
             let keys = FleetKeys(namespace: "breaker", name: name)
-            for key in [keys.state, keys.lease, keys.votes, keys.alive, keys.channel] {
+            for key in [keys.state, keys.lease, keys.votes, keys.channel] {
                 #expect(key.hasPrefix("breaker:{"), "\(key)")
                 #expect(seen.insert(key).inserted, "\(key) is another name's key")
                 #expect(key.filter { $0 == "{" }.count == 1 && key.filter { $0 == "}" }.count == 1, "one hash tag: \(key)")
                 #expect(!key.contains("\n") && !key.contains(" "))
             }
             let slot = FleetKeys.slot(of: keys.state)
-            #expect([keys.lease, keys.votes, keys.alive].allSatisfy { FleetKeys.slot(of: $0) == slot }, "\(name): one slot")
+            #expect([keys.lease, keys.votes].allSatisfy { FleetKeys.slot(of: $0) == slot }, "\(name): one slot")
             #expect(FleetKeys.name(ofChannel: keys.channel, namespace: "breaker") == name)
             #expect(FleetKeys.name(ofChannel: keys.channel, namespace: "other") == nil)
         }

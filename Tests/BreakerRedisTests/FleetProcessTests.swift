@@ -7,9 +7,10 @@ import NIOConcurrencyHelpers
 #endif
 
 /// A fleet of three separate processes (`BreakerFleetProbe`) sharing one breaker through a real
-/// redis-server: a trip in one rejects in the others, one trial runs fleet-wide, calls keep flowing with
-/// Redis stopped mid-run and the instances converge when it returns, and a quorum keeps one instance's
-/// trouble to itself.
+/// redis-server, deployed each way of ``RedisDeployment``: a trip in one rejects in the others, one
+/// trial runs fleet-wide, calls keep flowing with Redis stopped mid-run and the instances converge when
+/// it returns, a quorum keeps one instance's trouble to itself, and a lease holder killed mid-trial
+/// hands the trial to another instance.
 @Suite("A fleet of three processes", redisTests, .serialized)
 struct FleetProcessTests {
     /// One probe process, answering one line per command.
@@ -22,11 +23,12 @@ struct FleetProcessTests {
             let lines = NIOLockedValueBox<[String]>([])
         }
 
-        init(_ server: RedisServer, name: String, mode: String = "shared", failMax: Int = 3, resetMilliseconds: Int = 1_000) throws {
+        init(_ redis: RedisDeployment.Running, name: String, mode: String = "shared", failMax: Int = 3, resetMilliseconds: Int = 1_000, environment: [String: String] = [:]) throws {
             let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("BreakerFleetProbe")
             process = Process()
             process.executableURL = binary
-            process.arguments = [server.url, name, mode, String(failMax), String(resetMilliseconds)]
+            process.arguments = [redis.url, name, mode, String(failMax), String(resetMilliseconds)]
+            process.environment = ProcessInfo.processInfo.environment.merging(redis.probeEnvironment.merging(environment) { $1 }) { $1 }
             let stdin = Pipe(), stdout = Pipe()
             process.standardInput = stdin
             process.standardOutput = stdout
@@ -73,21 +75,28 @@ struct FleetProcessTests {
 
         func state() async throws -> String { try await send("state").split(separator: " ").first.map(String.init) ?? "" }
 
+        /// Kills the process at once, as a crash or an OOM kill would.
+        func kill() { _ = Glibc.kill(process.processIdentifier, SIGKILL) }
+
         deinit {
             process.terminate()
         }
     }
 
-    static func fleet(_ server: RedisServer, name: String, mode: String = "shared", count: Int = 3) async throws -> [Probe] {
-        let probes = try (0..<count).map { _ in try Probe(server, name: name, mode: mode, resetMilliseconds: Int(1_000 * timingScale)) }
+    static func fleet(
+        _ redis: RedisDeployment.Running, name: String, mode: String = "shared", count: Int = 3, environment: [String: String] = [:]
+    ) async throws -> [Probe] {
+        let probes = try (0..<count).map { _ in
+            try Probe(redis, name: name, mode: mode, resetMilliseconds: Int(1_000 * timingScale), environment: environment)
+        }
         for probe in probes { #expect(try await probe.next(within: .seconds(10)) == "ready") }
-        try await Task.sleep(for: Duration.milliseconds(300).scaled)  // subscribed
+        try await eventually("every instance is sharing") { try await probes.asyncMap { try await $0.send("status") }.allSatisfy { $0 == "sharing" } }
         return probes
     }
 
-    @Test func oneTripsTheOthersRejectAndOneTrialRunsFleetWide() async throws {
-        let server = try await RedisServer.start()
-        let probes = try await Self.fleet(server, name: "inventory")
+    @Test(arguments: RedisDeployment.all) func oneTripsTheOthersRejectAndOneTrialRunsFleetWide(_ deployment: RedisDeployment) async throws {
+        let redis = try await deployment.start()
+        let probes = try await Self.fleet(redis, name: "inventory")
         #expect(try await probes[0].send("fail") == "failed")
         #expect(try await probes[0].send("fail") == "failed")
         #expect(try await probes[0].send("fail") == "tripped")
@@ -111,17 +120,17 @@ struct FleetProcessTests {
         }
     }
 
-    @Test func redisStoppedMidRunFailsNoCallAndTheFleetConvergesWhenItReturns() async throws {
-        let server = try await RedisServer.start()
-        let probes = try await Self.fleet(server, name: "search")
-        server.stop()
+    @Test(arguments: RedisDeployment.all) func redisStoppedMidRunFailsNoCallAndTheFleetConvergesWhenItReturns(_ deployment: RedisDeployment) async throws {
+        let redis = try await deployment.start()
+        let probes = try await Self.fleet(redis, name: "search")
+        redis.server.stop()
         for probe in probes {
             for _ in 0..<100 { #expect(try await probe.send("ok") == "ran", "no call fails because Redis is gone") }
         }
         for _ in 0..<3 { _ = try await probes[0].send("fail") }
         #expect(try await probes[0].state() == "open")
         #expect(try await probes[1].state() == "closed", "decided locally while Redis is gone")
-        try await server.restart()
+        try await redis.server.restart()
         try await eventually(within: .seconds(15), "every instance converges on the trip") {
             try await probes.asyncMap { try await $0.state() } == ["open", "open", "open"]
         }
@@ -129,9 +138,9 @@ struct FleetProcessTests {
         #expect(Set(epochs).count == 1, "one state, one epoch: \(epochs)")
     }
 
-    @Test func aQuorumOfTwoKeepsOneInstancesTroubleToItself() async throws {
-        let server = try await RedisServer.start()
-        let probes = try await Self.fleet(server, name: "pricing", mode: "quorum:2")
+    @Test(arguments: RedisDeployment.all) func aQuorumOfTwoKeepsOneInstancesTroubleToItself(_ deployment: RedisDeployment) async throws {
+        let redis = try await deployment.start()
+        let probes = try await Self.fleet(redis, name: "pricing", mode: "quorum:2")
         for _ in 0..<3 { _ = try await probes[0].send("fail") }
         #expect(try await probes[0].state() == "open")
         try await Task.sleep(for: .milliseconds(500))
@@ -139,6 +148,37 @@ struct FleetProcessTests {
         for _ in 0..<3 { _ = try await probes[1].send("fail") }
         try await eventually(within: .seconds(2), "the second trip makes the quorum: the third instance opens") {
             try await probes[2].state() == "open"
+        }
+    }
+}
+
+extension FleetProcessTests {
+    @Test(arguments: RedisDeployment.all) func aLeaseHolderKilledMidTrialHandsTheTrialToAnotherInstance(_ deployment: RedisDeployment) async throws {
+        let redis = try await deployment.start()
+        let (trial, margin) = (Duration.milliseconds(1_000).scaled, Duration.milliseconds(500).scaled)
+        let probes = try await Self.fleet(
+            redis, name: "ledger",
+            environment: ["BREAKER_PROBE_MAX_TRIAL_MS": "\(Int(trial / .milliseconds(1)))", "BREAKER_PROBE_LEASE_MARGIN_MS": "\(Int(margin / .milliseconds(1)))"])
+        for _ in 0..<3 { _ = try await probes[0].send("fail") }
+        let tripped = ContinuousClock.now
+        try await eventually(within: .seconds(2), "all open") { try await probes.asyncMap { try await $0.state() } == ["open", "open", "open"] }
+        try await Task.sleep(for: Duration.milliseconds(1_100).scaled)  // past the open period
+        for probe in probes { probe.start("hold") }
+        let answers = try await probes.asyncMap { try await $0.next() }
+        let holder = try #require(answers.firstIndex(of: "ran"), "one instance runs the trial: \(answers)")
+        probes[holder].kill()
+        let survivors = probes.indices.filter { $0 != holder }.map { probes[$0] }
+        // The lease was taken at the trip for the open period + the trial's longest run + the margin.
+        let bound = Duration.milliseconds(1_000).scaled + trial + margin + Duration.seconds(1).scaled
+        var probed = false
+        while !probed && tripped.duration(to: .now) < bound + .seconds(1) {
+            for survivor in survivors where try await survivor.send("ok") == "ran" { probed = true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(probed, "another instance probes after the dead holder's lease")
+        #expect(tripped.duration(to: .now) < bound, "within open period + maxTrialDuration + margin (+1 s): \(tripped.duration(to: .now))")
+        try await eventually(within: .seconds(2), "the survivors close together") {
+            try await survivors.asyncMap { try await $0.state() } == ["closed", "closed"]
         }
     }
 }

@@ -6,7 +6,8 @@ import Synchronization
 import Testing
 
 /// Instances of a fleet in one process: each a `RedisFleet` with its own client, as separate processes
-/// would have. (`FleetProcessTests` runs three real processes.)
+/// would have, against each way Redis is deployed (``RedisDeployment``). (`FleetProcessTests` runs
+/// three real processes.)
 @Suite("RedisFleet against a real redis-server", redisTests)
 struct FleetTests {
     struct Boom: Error {}
@@ -17,11 +18,12 @@ struct FleetTests {
         let breaker: CircuitBreaker
         let task: Task<Void, any Error>
 
-        init(_ server: RedisServer, name: String = "payments", mode: FleetMode = .shared, failMax: Int = 2, resetTimeout: Duration = .milliseconds(500)) throws {
-            var client = try RedisConfiguration(url: server.url)
-            client.reconnectDelay = .milliseconds(50)
-            client.maximumReconnectDelay = .milliseconds(200)
-            client.commandTimeout = .milliseconds(500)
+        init(_ redis: RedisDeployment.Running, name: String = "payments", mode: FleetMode = .shared, failMax: Int = 2, resetTimeout: Duration = .milliseconds(500)) throws {
+            let client = try redis.configuration {
+                $0.reconnectDelay = .milliseconds(50)
+                $0.maximumReconnectDelay = .milliseconds(200)
+                $0.commandTimeout = .milliseconds(500)
+            }
             var configuration = FleetConfiguration()
             configuration.heartbeatInterval = .milliseconds(200)
             let fleet = try RedisFleet(transport: RedisClient(configuration: client), configuration: configuration)
@@ -36,13 +38,20 @@ struct FleetTests {
 
         func fail(_ times: Int = 1) { for _ in 0..<times { _ = try? breaker.call { throw Boom() } } }
 
+        /// Waits until the fleet shares its circuit (connected and subscribed).
+        func sharing() async throws {
+            try await eventually("\(fleet.configuration.instance) is sharing") { fleet.status.isSharing }
+        }
+
         deinit { task.cancel() }
     }
 
-    @Test func aTripAnywhereOpensEverywhereWithinMilliseconds() async throws {
-        let server = try await RedisServer.start()
-        let a = try Instance(server, resetTimeout: .seconds(30)), b = try Instance(server), c = try Instance(server)  // a's open period travels
-        try await Task.sleep(for: Duration.milliseconds(300).scaled)  // subscribed
+    @Test(arguments: RedisDeployment.all) func aTripAnywhereOpensEverywhereWithinMilliseconds(_ deployment: RedisDeployment) async throws {
+        let redis = try await deployment.start()
+        let a = try Instance(redis, resetTimeout: .seconds(30)), b = try Instance(redis), c = try Instance(redis)  // a's open period travels
+        try await a.sharing()
+        try await b.sharing()
+        try await c.sharing()
         a.fail(2)
         #expect(a.breaker.state == .open)
         let start = ContinuousClock.now
@@ -52,10 +61,10 @@ struct FleetTests {
         #expect(throws: CircuitBreakerError.self) { try b.breaker.call { 1 } }
     }
 
-    @Test func oneTrialForTheWholeFleet() async throws {
-        let server = try await RedisServer.start()
-        let instances = try (0..<3).map { _ in try Instance(server, resetTimeout: Duration.milliseconds(600).scaled) }
-        try await Task.sleep(for: Duration.milliseconds(300).scaled)
+    @Test(arguments: RedisDeployment.all) func oneTrialForTheWholeFleet(_ deployment: RedisDeployment) async throws {
+        let redis = try await deployment.start()
+        let instances = try (0..<3).map { _ in try Instance(redis, resetTimeout: Duration.milliseconds(600).scaled) }
+        for instance in instances { try await instance.sharing() }
         instances[0].fail(2)
         try await eventually("all open") { instances.allSatisfy { $0.breaker.state == .open } }
         try await Task.sleep(for: Duration.milliseconds(700).scaled)  // past every open period
@@ -72,11 +81,12 @@ struct FleetTests {
         try await eventually("the trial's success closes everyone") { instances.allSatisfy { $0.breaker.state == .closed } }
     }
 
-    @Test func withRedisGoneCallsFlowOnLocalDecisionsAndTheFleetConvergesWhenItReturns() async throws {
-        let server = try await RedisServer.start()
-        let a = try Instance(server, resetTimeout: .seconds(30)), b = try Instance(server, resetTimeout: .seconds(30))
-        try await Task.sleep(for: Duration.milliseconds(300).scaled)
-        server.stop()
+    @Test(arguments: RedisDeployment.all) func withRedisGoneCallsFlowOnLocalDecisionsAndTheFleetConvergesWhenItReturns(_ deployment: RedisDeployment) async throws {
+        let redis = try await deployment.start()
+        let a = try Instance(redis, resetTimeout: .seconds(30)), b = try Instance(redis, resetTimeout: .seconds(30))
+        try await a.sharing()
+        try await b.sharing()
+        redis.server.stop()
         // Calls never wait on Redis: each decides alone.
         let start = ContinuousClock.now
         for _ in 0..<1_000 { _ = try b.breaker.call { 1 } }
@@ -84,16 +94,18 @@ struct FleetTests {
         a.fail(2)
         #expect(a.breaker.state == .open && b.breaker.state == .closed, "no fleet while Redis is gone")
         #expect(throws: CircuitBreakerError.self) { try a.breaker.call { 1 } }
-        try await server.restart()
+        try await redis.server.restart()
         try await eventually(within: .seconds(10), "b catches up with a's trip") { b.breaker.state == .open }
         #expect(a.breaker.snapshot().epoch == b.breaker.snapshot().epoch, "one state, one epoch")
     }
 
-    @Test func aQuorumKeepsOneInstancesTroubleToItself() async throws {
-        let server = try await RedisServer.start()
+    @Test(arguments: RedisDeployment.all) func aQuorumKeepsOneInstancesTroubleToItself(_ deployment: RedisDeployment) async throws {
+        let redis = try await deployment.start()
         let quorum = FleetMode.quorum(minimum: 2, within: .seconds(10))
-        let a = try Instance(server, mode: quorum), b = try Instance(server, mode: quorum), c = try Instance(server, mode: quorum)
-        try await Task.sleep(for: Duration.milliseconds(300).scaled)
+        let a = try Instance(redis, mode: quorum), b = try Instance(redis, mode: quorum), c = try Instance(redis, mode: quorum)
+        try await a.sharing()
+        try await b.sharing()
+        try await c.sharing()
         a.fail(2)
         #expect(a.breaker.state == .open)
         try await Task.sleep(for: .milliseconds(400))
@@ -103,28 +115,29 @@ struct FleetTests {
     }
 
     @Test func namesAreDataAndNeverReachAnotherBreaker() async throws {
-        let server = try await RedisServer.start()
+        let redis = try await RedisDeployment(kind: .plain).start()
         let names = ["a", "{a}", "a}", "x:y", "with space", "line\nbreak", "ünïcödé"]
-        let left = try names.map { try Instance(server, name: $0) }
-        let right = try names.map { try Instance(server, name: $0) }
-        try await Task.sleep(for: Duration.milliseconds(300).scaled)
+        let left = try names.map { try Instance(redis, name: $0) }
+        let right = try names.map { try Instance(redis, name: $0) }
+        for instance in left { try await instance.sharing() }
+        for instance in right { try await instance.sharing() }
         left[1].fail(2)  // "{a}"
         try await eventually("its twin opens") { right[1].breaker.state == .open }
         try await Task.sleep(for: .milliseconds(200))
         for index in names.indices where index != 1 {
             #expect(right[index].breaker.state == .closed && left[index].breaker.state == .closed, "\(names[index]) untouched")
         }
-        let client = try RedisClientTests.client(server)
+        let client = try redis.client()
         let keys = try await client.send([.bulk("KEYS"), .bulk("*")]).elements?.compactMap(\.string) ?? []
-        #expect(keys.allSatisfy { $0.hasPrefix("breaker:{=") }, "\(keys)")
+        #expect(keys.allSatisfy { $0.hasPrefix("breaker:{=") || $0 == "breaker:instances" }, "\(keys)")
     }
 
-    @Test func stoppingTheFleetGivesItsTrialLeaseBack() async throws {
-        let server = try await RedisServer.start()
-        let a = try Instance(server, resetTimeout: .seconds(30))
-        try await Task.sleep(for: Duration.milliseconds(300).scaled)
+    @Test(arguments: RedisDeployment.all) func stoppingTheFleetGivesItsTrialLeaseBack(_ deployment: RedisDeployment) async throws {
+        let redis = try await deployment.start()
+        let a = try Instance(redis, resetTimeout: .seconds(30))
+        try await a.sharing()
         a.fail(2)
-        let client = try RedisClientTests.client(server)
+        let client = try redis.client()
         let lease = RESPValue.bulk("breaker:{=payments}:lease")
         try await eventually("a holds the lease") { try await client.send([.bulk("GET"), lease]).string == a.fleet.configuration.instance }
         a.task.cancel()
@@ -132,18 +145,18 @@ struct FleetTests {
     }
 
     @Test func garbageInRedisIsIgnored() async throws {
-        let server = try await RedisServer.start()
-        let a = try Instance(server)
-        try await Task.sleep(for: Duration.milliseconds(300).scaled)
-        let client = try RedisClientTests.client(server)
+        let redis = try await RedisDeployment(kind: .plain).start()
+        let a = try Instance(redis)
+        try await a.sharing()
+        let client = try redis.client()
         for payload in ["", "v1", "v1 99999999999999999999 1 open normal 0 0 5", "\u{0}\u{1}garbage", String(repeating: "v1 ", count: 10_000)] {
             _ = try await client.send([.bulk("PUBLISH"), .bulk("breaker:{=payments}:changes"), .bulk(payload)])
         }
         _ = try await client.send([.bulk("SET"), .bulk("breaker:{=payments}:state"), .bulk("not a snapshot")])
-        try await Task.sleep(for: Duration.milliseconds(300).scaled)
+        try await Task.sleep(for: Duration.milliseconds(300).scaled)  // the garbage has arrived
         #expect(a.breaker.state == .closed)
         a.fail(2)  // the stored garbage sorts below any real snapshot: a's trip is published over it
-        let b = try Instance(server)
+        let b = try Instance(redis)
         try await eventually("a newcomer catches up from the stored state") { b.breaker.state == .open }
     }
 }

@@ -1,0 +1,74 @@
+import BreakerRedis
+import Foundation
+import NIOSSL
+import Testing
+
+/// A way Redis is deployed in production, started for one test: the fleet scenarios run against each.
+struct RedisDeployment: Sendable, CustomTestStringConvertible {
+    enum Kind: Sendable {
+        case plain, password, aclUserWithDatabase, tlsWithPassword
+    }
+
+    let kind: Kind
+
+    static let all: [RedisDeployment] = [.init(kind: .plain), .init(kind: .password), .init(kind: .aclUserWithDatabase), .init(kind: .tlsWithPassword)]
+
+    var testDescription: String {
+        switch kind {
+        case .plain: "no auth"
+        case .password: "a password"
+        case .aclUserWithDatabase: "an ACL user, database 3"
+        case .tlsWithPassword: "TLS with a password"
+        }
+    }
+
+    /// A running server of this kind, and how to reach it.
+    struct Running: Sendable {
+        let server: RedisServer
+        /// The URL a user would write (for the probe processes too).
+        let url: String
+        /// For TLS: the throwaway authority the server's certificate is signed by.
+        let authority: String?
+
+        /// The client configuration for it, as a user would set it up, with `change` applied.
+        func configuration(_ change: (inout RedisConfiguration) -> Void = { _ in }) throws -> RedisConfiguration {
+            var configuration = try RedisConfiguration(url: url)
+            if let authority {
+                configuration.tls?.trustRoots = .file(authority)
+                configuration.tlsServerName = "localhost"
+            }
+            change(&configuration)
+            return configuration
+        }
+
+        /// The environment a probe process needs to trust the server (see BreakerFleetProbe).
+        var probeEnvironment: [String: String] {
+            authority.map { ["BREAKER_PROBE_CA": $0, "BREAKER_PROBE_SERVER_NAME": "localhost"] } ?? [:]
+        }
+
+        /// A client with the deployment's credentials, for the test's own look at the server.
+        func client() throws -> RedisClient { RedisClient(configuration: try configuration()) }
+    }
+
+    func start(_ extra: [String] = []) async throws -> Running {
+        switch kind {
+        case .plain:
+            let server = try await RedisServer.start(extra)
+            return Running(server: server, url: server.url, authority: nil)
+        case .password:
+            let server = try await RedisServer.start(["--requirepass", "pw 1:@/%"] + extra)
+            return Running(server: server, url: "redis://:pw%201%3A%40%2F%25@127.0.0.1:\(server.port)", authority: nil)
+        case .aclUserWithDatabase:
+            let server = try await RedisServer.start(["--user", "fleet", "on", ">fleet-pass", "~*", "&*", "+@all", "--user", "default", "off"] + extra)
+            return Running(server: server, url: "redis://fleet:fleet-pass@127.0.0.1:\(server.port)/3", authority: nil)
+        case .tlsWithPassword:
+            let certificates = try ThrowawayCertificates()
+            let server = try await RedisServer.start(
+                [
+                    "--tls-cert-file", certificates.serverCertificate, "--tls-key-file", certificates.serverKey,
+                    "--tls-ca-cert-file", certificates.authority, "--tls-auth-clients", "no", "--requirepass", "tls-pass",
+                ] + extra, tlsOnly: true)
+            return Running(server: server, url: "rediss://:tls-pass@127.0.0.1:\(server.port)", authority: certificates.authority)
+        }
+    }
+}
