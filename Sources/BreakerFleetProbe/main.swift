@@ -43,7 +43,7 @@ var fleetConfiguration = FleetConfiguration()
 fleetConfiguration.heartbeatInterval = .milliseconds(200)
 if let margin = environment["BREAKER_PROBE_LEASE_MARGIN_MS"].flatMap(Int64.init) { fleetConfiguration.trialLeaseMargin = .milliseconds(margin) }
 let maxTrial = environment["BREAKER_PROBE_MAX_TRIAL_MS"].flatMap(Int64.init) ?? 5_000
-let fleet = try RedisFleet(transport: RedisClient(configuration: client), configuration: fleetConfiguration)
+let fleet = try RedisFleet(redis: client, configuration: fleetConfiguration)
 var policy = CircuitBreaker.Configuration()
 policy.failMax = failMax
 policy.resetTimeout = .milliseconds(resetMilliseconds)

@@ -8,22 +8,25 @@ final class RedisScript: Sendable {
 
     init(_ source: String) { self.source = source }
 
+    /// Runs the script on the node that owns `keys` (all in one slot; a cluster routes by the first),
+    /// loading it there first if that node does not know it.
     func run(on transport: any RedisTransport, keys: [String], arguments: [String]) async throws -> RESPValue {
         let command = { (sha: String) -> [RESPValue] in
             [.bulk("EVALSHA"), .bulk(sha), .bulk(String(keys.count))] + keys.map(RESPValue.bulk) + arguments.map(RESPValue.bulk)
         }
+        let route = keys.first ?? ""
         if let known = sha.withLockedValue({ $0 }) {
             do {
-                return try await transport.send(command(known))
+                return try await transport.send(command(known), touching: route)
             } catch let error as RedisError where error.reason == .server && error.message.hasPrefix("NOSCRIPT") {
-                // Forgotten: load it again below.
+                // Forgotten, or never loaded on this node: load it below.
             }
         }
-        guard let loaded = try await transport.send([.bulk("SCRIPT"), .bulk("LOAD"), .bulk(source)]).string else {
+        guard let loaded = try await transport.send([.bulk("SCRIPT"), .bulk("LOAD"), .bulk(source)], touching: route).string else {
             throw RedisError(.unexpectedReply, "SCRIPT LOAD did not return a SHA1")
         }
         sha.withLockedValue { $0 = loaded }
-        return try await transport.send(command(loaded))
+        return try await transport.send(command(loaded), touching: route)
     }
 }
 
@@ -40,7 +43,12 @@ enum FleetScripts {
     /// Stores and publishes a change unless the stored one is as new or newer.
     /// KEYS: state. ARGV: head, open ms (-1), channel, ttl ms, "1" if only a fleet not closed takes it.
     /// Returns {1} when published, {0, stored, now} when stale, {2} when the fleet is closed (quorum).
-    private static let publishBody = """
+    /// `PUBLISH` on a single node; `SPUBLISH` in a cluster (the channel shares the keys' slot).
+    private static func publishBody(sharded: Bool) -> String {
+        template.replacing("'PUBLISH'", with: sharded ? "'SPUBLISH'" : "'PUBLISH'")
+    }
+
+    private static let template = """
         local current = redis.call('GET', KEYS[1])
         if current and string.sub(current, 1, 44) >= string.sub(ARGV[1], 1, 44) then
           return {0, current, now}
@@ -56,14 +64,20 @@ enum FleetScripts {
         return {1}
         """
 
-    static let publish = RedisScript(clock + publishBody)
+    /// The publishing script, for a single node or a cluster (see ``publishBody(sharded:)``).
+    static func publish(sharded: Bool) -> RedisScript { sharded ? publishSharded : publishPlain }
+    private static let publishPlain = RedisScript(clock + publishBody(sharded: false))
+    private static let publishSharded = RedisScript(clock + publishBody(sharded: true))
 
     /// A local trip's vote in a quorum: records it, and publishes the opening when enough instances
     /// (at least `minimum`, and at least `fraction` of those alive) tripped within the window.
     /// KEYS: state, votes. ARGV: head, open ms, channel, ttl ms, "0", instance, window ms, minimum,
     /// fraction, instances alive (from the last heartbeat). Returns {3, votes, needed} when short of
     /// the quorum.
-    static let vote = RedisScript(
+    static func vote(sharded: Bool) -> RedisScript { sharded ? voteSharded : votePlain }
+    private static let votePlain = RedisScript(voteSource + publishBody(sharded: false))
+    private static let voteSharded = RedisScript(voteSource + publishBody(sharded: true))
+    private static let voteSource =
         clock + """
 
             redis.call('ZADD', KEYS[2], now, ARGV[6])
@@ -78,7 +92,7 @@ enum FleetScripts {
             if votes < needed then return {3, votes, needed} end
             redis.call('DEL', KEYS[2])
 
-            """ + publishBody)
+            """
 
     /// Reads the stored change with the server's time. KEYS: state. Returns {stored or '', now}.
     static let read = RedisScript(

@@ -27,6 +27,8 @@ public final class RedisFleet: Service, Sendable {
     private let state = NIOLockedValueBox(FleetState())
     private let wakeups: AsyncStream<Void>.Continuation
     private let wakeupStream: AsyncStream<Void>
+    private let membersAdded: AsyncStream<Void>
+    private let memberAdded: AsyncStream<Void>.Continuation
     private let retries: AsyncStream<Duration>.Continuation
     private let retryStream: AsyncStream<Duration>
     private let watchers = NIOLockedValueBox<[Int: AsyncStream<FleetStatus>.Continuation]>([:])
@@ -69,15 +71,26 @@ public final class RedisFleet: Service, Sendable {
         self.transport = transport
         self.configuration = configuration
         self.logger = logger
-        redisDescription = (transport as? RedisClient)?.configuration.redactedURL ?? String(describing: type(of: transport))
+        redisDescription =
+            (transport as? RedisClient)?.configuration.redactedURL ?? (transport as? RedisRouter)?.seed.configuration.redactedURL
+            ?? String(describing: type(of: transport))
         (wakeupStream, wakeups) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (retryStream, retries) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (membersAdded, memberAdded) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// A fleet on the server at `url` (`redis://` or `rediss://`, see ``RedisConfiguration/init(url:)``);
-    /// throws ``RedisError/Reason/invalidURL`` naming the part of a URL that can never work.
+    /// A fleet on the server at `url` (`redis://` or `rediss://`, see ``RedisConfiguration/init(url:)``):
+    /// a single node, or any node of a Redis Cluster (found out on connecting). Throws
+    /// ``RedisError/Reason/invalidURL`` naming the part of a URL that can never work.
     public convenience init(url: String, configuration: FleetConfiguration = .init(), logger: Logger = Logger(label: "breaker.redis")) throws(RedisError) {
-        try self.init(transport: RedisClient(configuration: RedisConfiguration(url: url)), configuration: configuration, logger: logger)
+        try self.init(redis: RedisConfiguration(url: url), configuration: configuration, logger: logger)
+    }
+
+    /// A fleet on the server `redis` describes: a single node, or any node of a Redis Cluster, whose
+    /// slots are then discovered, followed through `MOVED`, `ASK` and failovers, and whose changes
+    /// travel by sharded pub/sub.
+    public convenience init(redis: RedisConfiguration, configuration: FleetConfiguration = .init(), logger: Logger = Logger(label: "breaker.redis")) throws(RedisError) {
+        try self.init(transport: RedisRouter(configuration: redis), configuration: configuration, logger: logger)
     }
 
     /// The storage of the breaker named `name`: the same one each time for a name (the mode given
@@ -92,6 +105,7 @@ public final class RedisFleet: Service, Sendable {
             return storage
         }
         wakeups.yield()
+        memberAdded.yield()
         return storage
     }
 
@@ -258,6 +272,7 @@ public final class RedisFleet: Service, Sendable {
     /// fleet's state. A stored state newer than it is applied here instead.
     private func publish(_ storage: RedisCircuitStorage, _ snapshot: CircuitSnapshot, manual: Bool) async throws -> Bool {
         let keys = storage.keys
+        let sharded = try await transport.usesShardedPubSub()
         var arguments = [
             FleetSnapshotCoding.head(snapshot), String(FleetSnapshotCoding.openMilliseconds(snapshot)), keys.channel,
             String(configuration.keyLifetime.milliseconds), "0",
@@ -267,12 +282,12 @@ public final class RedisFleet: Service, Sendable {
         case .quorum(let minimum, let fraction, let window) where snapshot.state == .open && !manual:
             let alive = state.withLockedValue { $0.instancesAlive }
             arguments += [configuration.instance, String(window.milliseconds), String(minimum), String(fraction), String(alive)]
-            reply = try await FleetScripts.vote.run(on: transport, keys: [keys.state, keys.votes], arguments: arguments)
+            reply = try await FleetScripts.vote(sharded: sharded).run(on: transport, keys: [keys.state, keys.votes], arguments: arguments)
         case .quorum:
             arguments[4] = manual ? "0" : "1"  // outside a fleet-wide opening, an instance's own changes stay its own
-            reply = try await FleetScripts.publish.run(on: transport, keys: [keys.state], arguments: arguments)
+            reply = try await FleetScripts.publish(sharded: sharded).run(on: transport, keys: [keys.state], arguments: arguments)
         case .shared:
-            reply = try await FleetScripts.publish.run(on: transport, keys: [keys.state], arguments: arguments)
+            reply = try await FleetScripts.publish(sharded: sharded).run(on: transport, keys: [keys.state], arguments: arguments)
         }
         guard let parts = reply.elements, let status = parts.first?.integer else {
             throw RedisError(.unexpectedReply, "publish returned \(reply)")
@@ -376,11 +391,16 @@ public final class RedisFleet: Service, Sendable {
         while !Task.isCancelled {
             var lost: any Error = RedisError(.connectionClosed, "subscription lost")
             do {
-                let messages = try await transport.subscribe(pattern: FleetKeys.channels(namespace: configuration.namespace))
+                var (messages, names) = try await subscribe()
                 failures = 0
-                let count = catchUpAll()  // whatever was published while we were away
+                let count = catchUp(names)  // whatever was published while we were away
                 update { $0.subscribed(catchingUp: count) }
-                for try await message in messages { receive(message) }
+                // With sharded pub/sub, a breaker made later needs its channel: a new subscription is
+                // made before the old one is dropped, so nothing published meanwhile is missed.
+                while let (next, added) = try await deliver(messages, replacingWhenBreakersAreAddedTo: names) {
+                    (messages, names) = (next, names.union(added))
+                    _ = catchUp(added)
+                }
             } catch {
                 lost = error
             }
@@ -393,11 +413,54 @@ public final class RedisFleet: Service, Sendable {
         }
     }
 
-    /// Queues a catch-up of every breaker; returns how many.
-    private func catchUpAll() -> Int {
+    /// Subscribes to every breaker's changes: one pattern on a single node, each breaker's shard
+    /// channel in a cluster. Returns the messages and the breakers covered.
+    private func subscribe() async throws -> (AsyncThrowingStream<RedisMessage, any Error>, Set<String>) {
+        let members = state.withLockedValue { $0.members }
+        guard try await transport.usesShardedPubSub() else {
+            return (try await transport.subscribe(pattern: FleetKeys.channels(namespace: configuration.namespace)), Set(members.keys))
+        }
+        return (try await transport.subscribe(shardChannels: members.values.map(\.keys.channel)), Set(members.keys))
+    }
+
+    /// Hands `messages` to the breakers until the subscription ends (returns `nil`, or throws), or, with
+    /// sharded pub/sub, until breakers outside `names` exist and a subscription covering them too is
+    /// confirmed (returns it and the breakers added).
+    private func deliver(
+        _ messages: AsyncThrowingStream<RedisMessage, any Error>, replacingWhenBreakersAreAddedTo names: Set<String>
+    ) async throws -> (AsyncThrowingStream<RedisMessage, any Error>, Set<String>)? {
+        let sharded = try await transport.usesShardedPubSub()
+        return try await withThrowingTaskGroup(of: (AsyncThrowingStream<RedisMessage, any Error>, Set<String>)?.self) { group in
+            group.addTask {
+                for try await message in messages { self.receive(message) }
+                return nil
+            }
+            if sharded {
+                group.addTask {
+                    for await _ in self.membersAdded {
+                        let added = self.state.withLockedValue { Set($0.members.keys) }.subtracting(names)
+                        guard !added.isEmpty else { continue }
+                        try await Task.sleep(for: .milliseconds(20))  // breakers made together, subscribed together
+                        let (next, covered) = try await self.subscribe()
+                        return (next, covered.subtracting(names))
+                    }
+                    return nil
+                }
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+    }
+
+    /// Queues a catch-up of the breakers named; returns how many.
+    private func catchUp(_ names: Set<String>) -> Int {
         let count = state.withLockedValue { state in
-            for name in state.members.keys { Self.enqueue(&state, name) { $0.sync = true } }
-            return state.members.count
+            var count = 0
+            for name in names where state.members[name] != nil {
+                Self.enqueue(&state, name) { $0.sync = true }
+                count += 1
+            }
+            return count
         }
         wakeups.yield()
         return count
@@ -454,7 +517,7 @@ public final class RedisFleet: Service, Sendable {
         }
         let lifetime = RESPValue.bulk(String(configuration.keyLifetime.milliseconds))
         for storage in due {
-            _ = try? await transport.send([.bulk("PEXPIRE"), .bulk(storage.keys.state), lifetime])
+            _ = try? await transport.send([.bulk("PEXPIRE"), .bulk(storage.keys.state), lifetime], touching: storage.keys.state)
         }
     }
 }

@@ -6,12 +6,14 @@ import Testing
 /// A way Redis is deployed in production, started for one test: the fleet scenarios run against each.
 struct RedisDeployment: Sendable, CustomTestStringConvertible {
     enum Kind: Sendable {
-        case plain, password, aclUserWithDatabase, tlsWithPassword
+        case plain, password, aclUserWithDatabase, tlsWithPassword, cluster
     }
 
     let kind: Kind
 
-    static let all: [RedisDeployment] = [.init(kind: .plain), .init(kind: .password), .init(kind: .aclUserWithDatabase), .init(kind: .tlsWithPassword)]
+    static let all: [RedisDeployment] = [
+        .init(kind: .plain), .init(kind: .password), .init(kind: .aclUserWithDatabase), .init(kind: .tlsWithPassword), .init(kind: .cluster),
+    ]
 
     var testDescription: String {
         switch kind {
@@ -19,12 +21,16 @@ struct RedisDeployment: Sendable, CustomTestStringConvertible {
         case .password: "a password"
         case .aclUserWithDatabase: "an ACL user, database 3"
         case .tlsWithPassword: "TLS with a password"
+        case .cluster: "a cluster of 3 masters and 3 replicas"
         }
     }
 
     /// A running server of this kind, and how to reach it.
     struct Running: Sendable {
+        /// The server, or the cluster node the URL names.
         let server: RedisServer
+        /// The cluster, for a cluster.
+        var cluster: RedisCluster?
         /// The URL a user would write (for the probe processes too).
         let url: String
         /// For TLS: the throwaway authority the server's certificate is signed by.
@@ -46,6 +52,16 @@ struct RedisDeployment: Sendable, CustomTestStringConvertible {
             authority.map { ["BREAKER_PROBE_CA": $0, "BREAKER_PROBE_SERVER_NAME": "localhost"] } ?? [:]
         }
 
+        /// Stops the server, or every node of the cluster.
+        func stop() {
+            if let cluster { cluster.stop() } else { server.stop() }
+        }
+
+        /// Starts it again, empty (a cluster re-forms from the configuration its nodes kept).
+        func restart() async throws {
+            if let cluster { try await cluster.restart() } else { try await server.restart() }
+        }
+
         /// A client with the deployment's credentials, for the test's own look at the server.
         func client() throws -> RedisClient { RedisClient(configuration: try configuration()) }
     }
@@ -54,13 +70,13 @@ struct RedisDeployment: Sendable, CustomTestStringConvertible {
         switch kind {
         case .plain:
             let server = try await RedisServer.start(extra)
-            return Running(server: server, url: server.url, authority: nil)
+            return Running(server: server, cluster: nil, url: server.url, authority: nil)
         case .password:
             let server = try await RedisServer.start(["--requirepass", "pw 1:@/%"] + extra)
-            return Running(server: server, url: "redis://:pw%201%3A%40%2F%25@127.0.0.1:\(server.port)", authority: nil)
+            return Running(server: server, cluster: nil, url: "redis://:pw%201%3A%40%2F%25@127.0.0.1:\(server.port)", authority: nil)
         case .aclUserWithDatabase:
             let server = try await RedisServer.start(["--user", "fleet", "on", ">fleet-pass", "~*", "&*", "+@all", "--user", "default", "off"] + extra)
-            return Running(server: server, url: "redis://fleet:fleet-pass@127.0.0.1:\(server.port)/3", authority: nil)
+            return Running(server: server, cluster: nil, url: "redis://fleet:fleet-pass@127.0.0.1:\(server.port)/3", authority: nil)
         case .tlsWithPassword:
             let certificates = try ThrowawayCertificates()
             let server = try await RedisServer.start(
@@ -68,7 +84,10 @@ struct RedisDeployment: Sendable, CustomTestStringConvertible {
                     "--tls-cert-file", certificates.serverCertificate, "--tls-key-file", certificates.serverKey,
                     "--tls-ca-cert-file", certificates.authority, "--tls-auth-clients", "no", "--requirepass", "tls-pass",
                 ] + extra, tlsOnly: true)
-            return Running(server: server, url: "rediss://:tls-pass@127.0.0.1:\(server.port)", authority: certificates.authority)
+            return Running(server: server, cluster: nil, url: "rediss://:tls-pass@127.0.0.1:\(server.port)", authority: certificates.authority)
+        case .cluster:
+            let cluster = try await RedisCluster.start()
+            return Running(server: cluster.nodes[0], cluster: cluster, url: cluster.url, authority: nil)
         }
     }
 }

@@ -34,11 +34,12 @@ final class RedisServer: Sendable {
         self.directory = directory
     }
 
-    /// Starts a server; `extra` adds configuration (`--requirepass x`, TLS options), `plainPort: false`
-    /// listens with TLS only on `port`.
-    static func start(_ extra: [String] = [], tlsOnly: Bool = false) async throws -> RedisServer {
+    /// Starts a server; `extra` adds configuration (`--requirepass x`, TLS options), `tlsOnly`
+    /// listens with TLS only on `port`, `clusterBus` picks a port whose cluster bus port (10,000 above)
+    /// is free too.
+    static func start(_ extra: [String] = [], tlsOnly: Bool = false, clusterBus: Bool = false) async throws -> RedisServer {
         guard isAvailable else { throw Skipped() }
-        let port = freePort()
+        let port = clusterBus ? freeClusterPort() : freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("breaker-redis-\(port)-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let ports = tlsOnly ? ["--port", "0", "--tls-port", String(port)] : ["--port", String(port)]
@@ -68,6 +69,9 @@ final class RedisServer: Sendable {
         throw RedisError(.notConnected, "redis-server did not start on port \(port)")
     }
 
+    /// Whether the server runs (started, and not stopped since).
+    var isRunning: Bool { process.withLockedValue { $0 != nil } }
+
     /// Stops the server (the port then refuses connections).
     func stop() {
         guard let process = process.withLockedValue({ $0.take() }) else { return }
@@ -94,15 +98,25 @@ final class RedisServer: Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    static func freePort() -> Int {
+    /// A port below the ephemeral range whose cluster bus port (10,000 above) is free as well.
+    static func freeClusterPort() -> Int {
+        while true {
+            let port = Int.random(in: 20_000..<30_000)
+            if freePort(port) == port && freePort(port + 10_000) == port + 10_000 { return port }
+        }
+    }
+
+    /// A free port (`requested`, or any when 0), or -1 when `requested` is taken.
+    static func freePort(_ requested: Int = 0) -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        address.sin_port = UInt16(requested).bigEndian
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        if bound != 0 { return -1 }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         return Int(UInt16(bigEndian: address.sin_port))
     }

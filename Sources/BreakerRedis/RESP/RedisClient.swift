@@ -1,31 +1,6 @@
 import NIOCore
 import NIOConcurrencyHelpers
 
-/// A message published on a channel the subscriber listens to.
-public struct RedisMessage: Sendable, Hashable {
-    /// The channel it was published on.
-    public var channel: String
-    /// Its payload.
-    public var payload: [UInt8]
-
-    /// Creates a message.
-    public init(channel: String, payload: [UInt8]) {
-        self.channel = channel
-        self.payload = payload
-    }
-}
-
-/// What a fleet needs of a Redis client: commands, and a subscription. The seam for plugging in a
-/// client other than ``RedisClient``.
-public protocol RedisTransport: Sendable {
-    /// Sends one command (name first) and returns its reply; throws when there is no connection, on a
-    /// timeout, or when the server answers with an error (``RedisError/Reason/server``).
-    func send(_ command: [RESPValue]) async throws -> RESPValue
-    /// Subscribes to the channels matching `pattern` (`PSUBSCRIBE`); the stream yields their messages
-    /// and ends when the subscription is lost (the caller subscribes again, and catches up).
-    func subscribe(pattern: String) async throws -> AsyncThrowingStream<RedisMessage, any Error>
-}
-
 /// A small Redis client on SwiftNIO: one pipelined connection for commands, made when first needed
 /// and made again after it drops (waiting between failed attempts with backoff and jitter, during
 /// which commands fail at once with ``RedisError/Reason/notConnected`` rather than wait), plus one
@@ -54,43 +29,92 @@ public final class RedisClient: RedisTransport {
         return try await connection.send(command, timeout: configuration.commandTimeout)
     }
 
+    /// Sends `ASKING` and then `command`, with nothing between them on the connection (a cluster's
+    /// `ASK` redirection to a slot being imported).
+    func send(afterAsking command: [RESPValue]) async throws -> RESPValue {
+        let connection = try await connection()
+        return try await connection.send(afterAsking: command, timeout: configuration.commandTimeout)
+    }
+
     /// Opens a subscriber connection listening to `pattern`; returns once the server has confirmed the
     /// subscription, so that nothing published after the call returns is missed.
     public func subscribe(pattern: String) async throws -> AsyncThrowingStream<RedisMessage, any Error> {
+        try await subscriptionStream([[.bulk("PSUBSCRIBE"), .bulk(pattern)]], confirmations: 1)
+    }
+
+    /// Opens a subscriber connection listening to the shard channels `channels` (`SSUBSCRIBE`, Redis 7
+    /// or later); returns once the server has confirmed every one. All of them must belong to this
+    /// server (in a cluster: to slots it owns).
+    public func subscribe(shardChannels channels: [String]) async throws -> AsyncThrowingStream<RedisMessage, any Error> {
+        try await subscriptionStream(Self.shardSubscriptions(channels), confirmations: channels.count)
+    }
+
+    /// `SSUBSCRIBE` commands for `channels`, one per cluster slot (a command's channels must share one).
+    static func shardSubscriptions(_ channels: [String]) -> [[RESPValue]] {
+        Dictionary(grouping: channels, by: FleetKeys.slot(of:)).values.map { [.bulk("SSUBSCRIBE")] + $0.map(RESPValue.bulk) }
+    }
+
+    private func subscriptionStream(_ commands: [[RESPValue]], confirmations: Int) async throws -> AsyncThrowingStream<RedisMessage, any Error> {
         let (stream, continuation) = AsyncThrowingStream<RedisMessage, any Error>.makeStream()
-        let (confirmations, confirm) = AsyncStream<Void>.makeStream()
+        let connection = try await openSubscription(commands, confirmations: confirmations) { continuation.yield($0) } lost: {
+            continuation.finish(throwing: $0)
+        }
+        continuation.onTermination = { _ in connection.close() }
+        return stream
+    }
+
+    /// Opens a subscriber connection, sends `commands` (`PSUBSCRIBE` or `SSUBSCRIBE`) and waits, at most
+    /// the command timeout, until `confirmations` channels are confirmed. Then each message goes to `deliver`, and
+    /// `lost` is told once when the subscription ends: the connection closed, or the server dropped a
+    /// shard channel (its slot moved to another node) or refused the command.
+    func openSubscription(
+        _ commands: [[RESPValue]], confirmations expected: Int, deliver: @escaping @Sendable (RedisMessage) -> Void,
+        lost: @escaping @Sendable (any Error) -> Void
+    ) async throws -> RedisConnection {
+        let (confirmations, confirm) = AsyncStream<Result<Int, RedisError>>.makeStream()
         let connection = try await RedisConnection.connect(configuration) { reply in
-            // ["pmessage", pattern, channel, payload], or the confirmation ["psubscribe", pattern, count].
-            guard let parts = reply.elements, let kind = parts.first?.string else { return }
-            if kind == "psubscribe" {
-                confirm.yield()
+            if case .error(let message) = reply {
+                let error = RedisError(.server, message)
+                confirm.yield(.failure(error))
+                lost(error)
                 return
             }
-            guard kind == "pmessage", parts.count == 4, let channel = parts[2].string, case .bulkString(let payload?) = parts[3] else { return }
-            continuation.yield(RedisMessage(channel: channel, payload: payload))
-        }
-        connection.channel.closeFuture.whenComplete { _ in continuation.finish(throwing: RedisError(.connectionClosed, "subscription lost")) }
-        continuation.onTermination = { _ in connection.close() }
-        try await connection.sendWithoutReply([.bulk("PSUBSCRIBE"), .bulk(pattern)])
-        let timeout = configuration.commandTimeout
-        let confirmed = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                for await _ in confirmations { return true }
-                return false
+            guard let parts = reply.elements, let kind = parts.first?.string else { return }
+            switch (kind, parts.count) {
+            case ("pmessage", 4):
+                if let channel = parts[2].string, case .bulkString(let payload?) = parts[3] { deliver(RedisMessage(channel: channel, payload: payload)) }
+            case ("smessage", 3), ("message", 3):
+                if let channel = parts[1].string, case .bulkString(let payload?) = parts[2] { deliver(RedisMessage(channel: channel, payload: payload)) }
+            case ("psubscribe", 3), ("ssubscribe", 3):
+                confirm.yield(.success(Int(parts[2].integer ?? 0)))
+            case ("sunsubscribe", 3):
+                lost(RedisError(.connectionClosed, "the server dropped the shard channel \(parts[1].string ?? "?") (its slot moved)"))
+            default:
+                break
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
         }
-        guard confirmed else {
+        connection.channel.closeFuture.whenComplete { _ in lost(RedisError(.connectionClosed, "subscription lost")) }
+        do {
+            for command in commands { try await connection.sendWithoutReply(command) }
+            let timeout = configuration.commandTimeout
+            let confirmed = try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    for await confirmation in confirmations where try confirmation.get() >= expected { return true }
+                    return false
+                }
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    return false
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? false
+            }
+            guard confirmed else { throw RedisError(.timedOut, "\(commands.first?.first?.string ?? "subscription") was not confirmed within \(timeout)") }
+        } catch {
             connection.close()
-            throw RedisError(.timedOut, "the subscription to \(pattern) was not confirmed")
+            throw error
         }
-        return stream
+        return connection
     }
 
     /// Closes the command connection (a later command opens a new one).

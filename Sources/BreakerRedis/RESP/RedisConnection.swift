@@ -78,6 +78,26 @@ final class RedisConnection: Sendable {
         }
     }
 
+    /// Sends `ASKING` and `command` in one go on the event loop, so that no other command comes between
+    /// them; returns `command`'s reply.
+    func send(afterAsking command: [RESPValue], timeout: Duration) async throws -> RESPValue {
+        let asking = channel.eventLoop.makePromise(of: RESPValue.self)
+        let reply = channel.eventLoop.makePromise(of: RESPValue.self)
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { _ in reply.fail(RedisError(.connectionClosed, "the command could not be written")) }
+        asking.futureResult.whenFailure { reply.fail($0) }
+        let amount = TimeAmount.nanoseconds(timeout.nanoseconds)
+        channel.eventLoop.execute { [channel] in
+            channel.write(RedisRequest(command: [.bulk("ASKING")], reply: asking, timeout: amount), promise: nil)
+            channel.writeAndFlush(RedisRequest(command: command, reply: reply, timeout: amount), promise: written)
+        }
+        return try await withTaskCancellationHandler {
+            try await reply.futureResult.get()
+        } onCancel: {
+            reply.fail(CancellationError())
+        }
+    }
+
     /// Writes `command` without waiting for a reply (a subscriber connection's SUBSCRIBE).
     func sendWithoutReply(_ command: [RESPValue]) async throws {
         try await channel.writeAndFlush(RedisRequest(command: command, reply: nil, timeout: nil)).get()

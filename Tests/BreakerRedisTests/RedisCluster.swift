@@ -1,0 +1,76 @@
+import Foundation
+
+@testable import BreakerRedis
+
+/// A throwaway Redis Cluster on free loopback ports: three masters and three replicas, made with
+/// `redis-cli --cluster create`, for one test. A node that fails is noticed after 1 s
+/// (`cluster-node-timeout`), when its replica takes over.
+final class RedisCluster: Sendable {
+    /// Masters first, then replicas, as `redis-cli` pairs them.
+    let nodes: [RedisServer]
+
+    private init(nodes: [RedisServer]) { self.nodes = nodes }
+
+    static func start(masters: Int = 3, replicasEach: Int = 1) async throws -> RedisCluster {
+        var nodes: [RedisServer] = []
+        for _ in 0..<masters * (1 + replicasEach) {
+            nodes.append(try await RedisServer.start(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000"], clusterBus: true))
+        }
+        let cluster = RedisCluster(nodes: nodes)
+        try await cluster.create(replicasEach: replicasEach)
+        try await cluster.waitUntilHealthy()
+        return cluster
+    }
+
+    /// The URL of one node: the fleet discovers the others.
+    var url: String { nodes[0].url }
+
+    private func create(replicasEach: Int) async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: RedisServer.executable!).deletingLastPathComponent().appendingPathComponent("redis-cli")
+        process.arguments = ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", String(replicasEach), "--cluster-yes"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }  // not waitUntilExit: it would hold a thread of the pool
+        guard process.terminationStatus == 0 else { throw RedisError(.invalidConfiguration, "redis-cli --cluster create failed") }
+    }
+
+    /// Waits until every node that runs says `cluster_state:ok` and sees every slot served.
+    func waitUntilHealthy(within limit: Duration = .seconds(20)) async throws {
+        let deadline = ContinuousClock.now + limit.scaled
+        while ContinuousClock.now < deadline {
+            var healthy = true
+            for node in nodes where node.isRunning {
+                let info = try? await RedisClient(configuration: try RedisConfiguration(url: node.url)).send([.bulk("CLUSTER"), .bulk("INFO")]).string
+                if info?.contains("cluster_state:ok") != true || info?.contains("cluster_slots_ok:16384") != true { healthy = false }
+            }
+            if healthy { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw RedisError(.notConnected, "the cluster did not become healthy within \(limit.scaled)")
+    }
+
+    /// The node serving `key`'s slot as master now.
+    func master(of key: String) async throws -> RedisServer {
+        let reply = try await RedisClient(configuration: try RedisConfiguration(url: nodes.first { $0.isRunning }!.url))
+            .send([.bulk("CLUSTER"), .bulk("SLOTS")])
+        let slot = FleetKeys.slot(of: key)
+        for range in reply.elements ?? [] {
+            guard let parts = range.elements, let low = parts[0].integer, let high = parts[1].integer, (low...high).contains(Int64(slot)),
+                let port = parts[2].elements?[1].integer, let node = nodes.first(where: { $0.port == port })
+            else { continue }
+            return node
+        }
+        throw RedisError(.unexpectedReply, "no master serves slot \(slot)")
+    }
+
+    /// Every node stopped (their cluster configuration stays in their folders).
+    func stop() { for node in nodes { node.stop() } }
+
+    /// Every node started again: the cluster re-forms from the configuration each node kept.
+    func restart() async throws {
+        for node in nodes where !node.isRunning { try await node.restart() }
+        try await waitUntilHealthy()
+    }
+}
