@@ -27,8 +27,6 @@ public final class RedisFleet: Service, Sendable {
     private let state = NIOLockedValueBox(FleetState())
     private let wakeups: AsyncStream<Void>.Continuation
     private let wakeupStream: AsyncStream<Void>
-    private let membersAdded: AsyncStream<Void>
-    private let memberAdded: AsyncStream<Void>.Continuation
     private let retries: AsyncStream<Duration>.Continuation
     private let retryStream: AsyncStream<Duration>
     private let watchers = NIOLockedValueBox<[Int: AsyncStream<FleetStatus>.Continuation]>([:])
@@ -59,6 +57,8 @@ public final class RedisFleet: Service, Sendable {
         var retryScheduled = false
         /// When each breaker's keys need their lifetime renewed (spread, so they are not all due at once).
         var renewals: [String: ContinuousClock.Instant] = [:]
+        /// Told when a breaker is added (a sharded subscription then covers it too).
+        var memberAdded: AsyncStream<Void>.Continuation?
         /// The instances alive in the namespace, as the last heartbeat counted them.
         var instancesAlive = 1
         var health = FleetHealth()
@@ -76,7 +76,6 @@ public final class RedisFleet: Service, Sendable {
             ?? String(describing: type(of: transport))
         (wakeupStream, wakeups) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (retryStream, retries) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
-        (membersAdded, memberAdded) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// A fleet on the server at `url` (`redis://` or `rediss://`, see ``RedisConfiguration/init(url:)``):
@@ -96,16 +95,16 @@ public final class RedisFleet: Service, Sendable {
     /// The storage of the breaker named `name`: the same one each time for a name (the mode given
     /// first stays). Give it to one breaker, or to several that share the circuit.
     public func storage(named name: String, mode: FleetMode = .shared) -> RedisCircuitStorage {
-        let storage = state.withLockedValue { state -> RedisCircuitStorage in
-            if let existing = state.members[name] { return existing }
+        let (storage, added) = state.withLockedValue { state -> (RedisCircuitStorage, AsyncStream<Void>.Continuation?) in
+            if let existing = state.members[name] { return (existing, nil) }
             let storage = RedisCircuitStorage(name: name, mode: mode, keys: FleetKeys(namespace: configuration.namespace, name: name), fleet: self)
             state.members[name] = storage
             state.renewals[name] = .now + (configuration.keyLifetime / 2) * Double.random(in: 0.5...1)
             Self.enqueue(&state, name) { $0.sync = true }
-            return storage
+            return (storage, state.memberAdded)
         }
         wakeups.yield()
-        memberAdded.yield()
+        added?.yield()
         return storage
     }
 
@@ -436,8 +435,15 @@ public final class RedisFleet: Service, Sendable {
                 return nil
             }
             if sharded {
+                // A stream of its own each time: a cancelled iteration ends an AsyncStream for good.
+                let (membersAdded, memberAdded) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+                let missed = self.state.withLockedValue { state in
+                    state.memberAdded = memberAdded
+                    return !Set(state.members.keys).isSubset(of: names)
+                }
+                if missed { memberAdded.yield() }
                 group.addTask {
-                    for await _ in self.membersAdded {
+                    for await _ in membersAdded {
                         let added = self.state.withLockedValue { Set($0.members.keys) }.subtracting(names)
                         guard !added.isEmpty else { continue }
                         try await Task.sleep(for: .milliseconds(20))  // breakers made together, subscribed together

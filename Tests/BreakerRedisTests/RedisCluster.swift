@@ -14,7 +14,13 @@ final class RedisCluster: Sendable {
     static func start(masters: Int = 3, replicasEach: Int = 1) async throws -> RedisCluster {
         var nodes: [RedisServer] = []
         for _ in 0..<masters * (1 + replicasEach) {
-            nodes.append(try await RedisServer.start(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000"], clusterBus: true))
+            nodes.append(
+                try await RedisServer.start(
+                    [
+                        "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
+                        // Replicas in sync at once (not after the default 5 s delay), and always allowed to take over.
+                        "--repl-diskless-sync-delay", "0", "--cluster-replica-validity-factor", "0",
+                    ], clusterBus: true))
         }
         let cluster = RedisCluster(nodes: nodes)
         try await cluster.create(replicasEach: replicasEach)
@@ -36,14 +42,23 @@ final class RedisCluster: Sendable {
         guard process.terminationStatus == 0 else { throw RedisError(.invalidConfiguration, "redis-cli --cluster create failed") }
     }
 
-    /// Waits until every node that runs says `cluster_state:ok` and sees every slot served.
+    /// Waits until every node that runs says `cluster_state:ok` and sees every slot served, and every
+    /// replica whose master runs is in sync with it.
     func waitUntilHealthy(within limit: Duration = .seconds(20)) async throws {
         let deadline = ContinuousClock.now + limit.scaled
         while ContinuousClock.now < deadline {
             var healthy = true
             for node in nodes where node.isRunning {
-                let info = try? await RedisClient(configuration: try RedisConfiguration(url: node.url)).send([.bulk("CLUSTER"), .bulk("INFO")]).string
+                let client = RedisClient(configuration: try RedisConfiguration(url: node.url))
+                let info = try? await client.send([.bulk("CLUSTER"), .bulk("INFO")]).string
                 if info?.contains("cluster_state:ok") != true || info?.contains("cluster_slots_ok:16384") != true { healthy = false }
+                let replication = try? await client.send([.bulk("INFO"), .bulk("replication")]).string ?? ""
+                if let replication, replication.contains("role:slave"), !replication.contains("master_link_status:up"),
+                    let port = replication.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("master_port:") })?.split(separator: ":").last,
+                    nodes.contains(where: { $0.isRunning && String($0.port) == port })
+                {
+                    healthy = false
+                }
             }
             if healthy { return }
             try await Task.sleep(for: .milliseconds(100))
@@ -72,5 +87,31 @@ final class RedisCluster: Sendable {
     func restart() async throws {
         for node in nodes where !node.isRunning { try await node.restart() }
         try await waitUntilHealthy()
+    }
+
+    /// A client for `node`.
+    private func client(_ node: RedisServer) throws -> RedisClient { RedisClient(configuration: try RedisConfiguration(url: node.url)) }
+
+    /// Whether `node` is a master now.
+    func master(ofNode node: RedisServer) async throws -> Bool {
+        guard node.isRunning else { return false }
+        return try await client(node).send([.bulk("ROLE")]).elements?.first?.string == "master"
+    }
+
+    /// Moves `slot` and its keys from `source` to `target` as `redis-cli --cluster reshard` does:
+    /// importing and migrating, the keys migrated, then every master told the new owner.
+    func move(slot: Int, from source: RedisServer, to target: RedisServer, masters: [RedisServer]) async throws {
+        let (from, to) = (try client(source), try client(target))
+        let sourceID = try await from.send([.bulk("CLUSTER"), .bulk("MYID")]).string ?? ""
+        let targetID = try await to.send([.bulk("CLUSTER"), .bulk("MYID")]).string ?? ""
+        _ = try await to.send(["CLUSTER", "SETSLOT", String(slot), "IMPORTING", sourceID].map(RESPValue.bulk))
+        _ = try await from.send(["CLUSTER", "SETSLOT", String(slot), "MIGRATING", targetID].map(RESPValue.bulk))
+        let keys = try await from.send(["CLUSTER", "GETKEYSINSLOT", String(slot), "1000"].map(RESPValue.bulk)).elements ?? []
+        if !keys.isEmpty {
+            _ = try await from.send(["MIGRATE", "127.0.0.1", String(target.port), "", "0", "5000", "KEYS"].map(RESPValue.bulk) + keys)
+        }
+        for node in [target, source] + masters.filter({ $0 !== source && $0 !== target }) {
+            _ = try await client(node).send(["CLUSTER", "SETSLOT", String(slot), "NODE", targetID].map(RESPValue.bulk))
+        }
     }
 }
