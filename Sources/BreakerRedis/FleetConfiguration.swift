@@ -28,6 +28,8 @@ public struct FleetMode: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+import CoreMetrics
+
 /// What a ``RedisFleet`` does; every field has a default.
 public struct FleetConfiguration: Sendable {
     /// The prefix of every key and channel (default `breaker`). Fleets with different namespaces never
@@ -44,6 +46,9 @@ public struct FleetConfiguration: Sendable {
     /// How long a lease outlasts the open period it is taken for: the time its holder has to run the
     /// trial and publish the outcome (default 10 s). If the holder dies, the others probe after it.
     public var trialLeaseMargin: Duration
+    /// Where the fleet's metrics go (see ``RedisFleet``'s metrics): `nil`, the default, for
+    /// `MetricsSystem.factory`; a test passes a `TestMetrics`.
+    public var metricsFactory: (any MetricsFactory)?
 
     /// The defaults above.
     public init() {
@@ -53,6 +58,7 @@ public struct FleetConfiguration: Sendable {
         heartbeatInterval = .seconds(5)
         sharesTrials = true
         trialLeaseMargin = .seconds(10)
+        metricsFactory = nil
     }
 
     /// Checks the namespace and the durations.

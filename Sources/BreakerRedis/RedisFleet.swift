@@ -1,4 +1,5 @@
 import Breaker
+import CoreMetrics
 import Logging
 import ServiceLifecycle
 import NIOConcurrencyHelpers
@@ -13,6 +14,13 @@ import NIOConcurrencyHelpers
 /// lease runs out. When Redis is slow or gone, every instance decides alone and keeps serving; when it
 /// returns, the instances catch up, newest change first, and converge.
 ///
+/// Its ``status`` says whether it shares right now (also as ``statusUpdates``); an outage is logged
+/// once at warning (at error when Redis refuses the credentials) and the return at notice; and it
+/// reports to swift-metrics: `breaker_fleet_sharing` (a gauge, 1 while sharing),
+/// `breaker_fleet_publish_duration`, `breaker_fleet_changes_applied_total`,
+/// `breaker_fleet_catch_ups_total` and `breaker_fleet_failures_total`, each with the dimension
+/// `fleet` (the namespace), created once with the fleet.
+///
 /// ```swift
 /// let fleet = try RedisFleet(url: "redis://127.0.0.1:6379")
 /// let payments = CircuitBreaker(name: "payments", failMax: 5, storage: fleet.storage(named: "payments"))
@@ -24,6 +32,7 @@ public final class RedisFleet: Service, Sendable {
     /// The Redis client it talks through.
     public let transport: any RedisTransport
     private let logger: Logger
+    private let metrics: FleetMetrics
     private let state = NIOLockedValueBox(FleetState())
     private let wakeups: AsyncStream<Void>.Continuation
     private let wakeupStream: AsyncStream<Void>
@@ -71,6 +80,7 @@ public final class RedisFleet: Service, Sendable {
         self.transport = transport
         self.configuration = configuration
         self.logger = logger
+        metrics = FleetMetrics(namespace: configuration.namespace, factory: configuration.metricsFactory ?? MetricsSystem.factory)
         redisDescription =
             (transport as? RedisClient)?.configuration.redactedURL ?? (transport as? RedisRouter)?.seed.configuration.redactedURL
             ?? String(describing: type(of: transport))
@@ -164,6 +174,7 @@ public final class RedisFleet: Service, Sendable {
         let (report, status) = state.withLockedValue { state in (event(&state.health), state.health.status) }
         guard let report else { return }
         if report.conditionChanged {
+            metrics.sharing.record(status.isSharing ? 1 : 0)
             for continuation in watchers.withLockedValue({ Array($0.values) }) { continuation.yield(status) }
         }
         let metadata: Logger.Metadata = ["redis": "\(redisDescription)", "status": "\(status)"]
@@ -249,13 +260,20 @@ public final class RedisFleet: Service, Sendable {
         var fleetWide = pending.fleetWide
         var changedElsewhere = false
         do {
-            if pending.sync { changedElsewhere = try await catchUp(storage) }
+            if pending.sync {
+                changedElsewhere = try await catchUp(storage)
+                metrics.catchUps.increment()
+                if changedElsewhere { metrics.changesApplied.increment() }
+            }
             if let change = pending.change {
+                let start = ContinuousClock.now
                 let published = try await publish(storage, change.snapshot, manual: change.cause.kind == .manual)
+                metrics.publishDuration.recordNanoseconds(start.duration(to: .now).nanoseconds)
                 if published && change.snapshot.state == .open { fleetWide = true }
             }
         } catch {
             if Task.isCancelled { return }
+            metrics.failures.increment()
             logger.debug("exchange with Redis failed; deciding locally", metadata: ["breaker": "\(storage.name)", "error": "\(error)"])
             storage.local.setTrialGate(.local)
             update { $0.commandsFailed(error) }
@@ -481,7 +499,7 @@ public final class RedisFleet: Service, Sendable {
             return
         }
         guard snapshot.origin != storage.local.origin else { return }  // our own, echoed back
-        storage.local.apply(snapshot)
+        if storage.local.apply(snapshot) { metrics.changesApplied.increment() }
     }
 
     // MARK: Heartbeat
@@ -502,6 +520,7 @@ public final class RedisFleet: Service, Sendable {
                 await renewDueKeys()
             } catch {
                 if Task.isCancelled { return }
+                metrics.failures.increment()
                 update { $0.commandsFailed(error) }
             }
             try? await Task.sleep(for: configuration.heartbeatInterval)

@@ -3,6 +3,7 @@ import BreakerRedis
 import Foundation
 import InMemoryLogging
 import Logging
+import MetricsTestKit
 import Testing
 
 /// What a fleet does when Redis is not what it should be: refusing the credentials, hung, refusing
@@ -16,6 +17,7 @@ struct FleetFaultTests {
         let fleet: RedisFleet
         let breaker: CircuitBreaker
         let logs = InMemoryLogHandler()
+        let metrics = TestMetrics()
         let task: Task<Void, any Error>
 
         init(url: String, commandTimeout: Duration = .milliseconds(300)) throws {
@@ -26,6 +28,7 @@ struct FleetFaultTests {
             client.connectTimeout = .milliseconds(300)
             var configuration = FleetConfiguration()
             configuration.heartbeatInterval = .milliseconds(100)
+            configuration.metricsFactory = metrics
             let handler = logs
             var logger = Logger(label: "fleet-tests") { _ in handler }
             logger.logLevel = .info
@@ -117,9 +120,14 @@ struct FleetFaultTests {
         try await eventually("sharing") { member.fleet.status.isSharing }
         server.stop()
         try await eventually("degraded") { member.fleet.status.condition == .degraded }
+        #expect(try member.metrics.expectGauge("breaker_fleet_sharing", [("fleet", "breaker")]).lastValue == 0)
         try await server.restart()
         try await eventually("sharing again") { member.fleet.status.isSharing }
         try await eventually("the return is logged once caught up") { member.entries(.notice).count == 1 }
+        let fleet = [("fleet", "breaker")]
+        #expect(try member.metrics.expectGauge("breaker_fleet_sharing", fleet).lastValue == 1)
+        #expect(try member.metrics.expectCounter("breaker_fleet_failures_total", fleet).totalValue >= 1, "the outage's failed heartbeats")
+        #expect(try member.metrics.expectCounter("breaker_fleet_catch_ups_total", fleet).totalValue >= 2, "at the start, and on the return")
         _ = try await member.stop("Redis back")
         var seen: [FleetStatus.Condition] = []
         for await status in updates { seen.append(status.condition) }

@@ -2,6 +2,7 @@ import Breaker
 import BreakerRedis
 import BreakerTestKit
 import Foundation
+import MetricsTestKit
 import Synchronization
 import Testing
 
@@ -17,6 +18,7 @@ struct FleetTests {
         let fleet: RedisFleet
         let breaker: CircuitBreaker
         let task: Task<Void, any Error>
+        let metrics = TestMetrics()
 
         init(_ redis: RedisDeployment.Running, name: String = "payments", mode: FleetMode = .shared, failMax: Int = 2, resetTimeout: Duration = .milliseconds(500)) throws {
             let client = try redis.configuration {
@@ -26,6 +28,7 @@ struct FleetTests {
             }
             var configuration = FleetConfiguration()
             configuration.heartbeatInterval = .milliseconds(200)
+            configuration.metricsFactory = metrics
             let fleet = try RedisFleet(redis: client, configuration: configuration)
             self.fleet = fleet
             var policy = CircuitBreaker.Configuration()
@@ -58,6 +61,10 @@ struct FleetTests {
         try await eventually("b and c open") { b.breaker.state == .open && c.breaker.state == .open }
         #expect(start.duration(to: .now) < Duration.seconds(1).scaled)
         #expect(b.breaker.metrics.failures == 0, "b opened without a failure of its own")
+        #expect(try b.metrics.expectCounter("breaker_fleet_changes_applied_total", [("fleet", "breaker")]).totalValue >= 1)
+        try await eventually("a's publication timed") {
+            ((try? a.metrics.expectTimer("breaker_fleet_publish_duration", [("fleet", "breaker")]).values.count) ?? 0) >= 1
+        }
         #expect(throws: CircuitBreakerError.self) { try b.breaker.call { 1 } }
     }
 
