@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(name: "swift-breaker", path: "../"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         // The MallocInterposer trait replaces the default jemalloc trait, whose package is not mirrored here.
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.0", traits: ["MallocInterposer"]),
     ],
@@ -42,6 +43,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Breaker", package: "swift-breaker"),
                 .product(name: "BreakerRedis", package: "swift-breaker"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             path: "Fleet/BreakerFleetLatency"
         ),

@@ -105,8 +105,8 @@ struct FleetFaultTests {
     }
 
     @Test func aRefusingRedisDegradesAndNeverHoldsACallOrTheShutdown() async throws {
-        let port = RedisServer.freePort()  // nothing listens there
-        let member = try Member(url: "redis://127.0.0.1:\(port)")
+        let refusing = RefusingPort()
+        let member = try Member(url: "redis://127.0.0.1:\(refusing.port)")
         try await eventually("degraded") { member.fleet.status.condition == .degraded }
         try member.callsAreUnaffected()
         #expect(member.entries(.warning).count == 1, "\(member.logs.entries)")

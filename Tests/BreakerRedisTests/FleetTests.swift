@@ -43,7 +43,7 @@ struct FleetTests {
 
         /// Waits until the fleet shares its circuit (connected and subscribed).
         func sharing() async throws {
-            try await eventually("\(fleet.configuration.instance) is sharing") { fleet.status.isSharing }
+            try await eventually(within: .seconds(10), "\(fleet.configuration.instance) is sharing") { fleet.status.isSharing }
         }
 
         deinit { task.cancel() }

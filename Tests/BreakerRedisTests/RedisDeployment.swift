@@ -75,7 +75,10 @@ struct RedisDeployment: Sendable, CustomTestStringConvertible {
             let server = try await RedisServer.start(["--requirepass", "pw 1:@/%"] + extra)
             return Running(server: server, cluster: nil, url: "redis://:pw%201%3A%40%2F%25@127.0.0.1:\(server.port)", authority: nil)
         case .aclUserWithDatabase:
-            let server = try await RedisServer.start(["--user", "fleet", "on", ">fleet-pass", "~*", "&*", "+@all", "--user", "default", "off"] + extra)
+            // Exactly the rights RunningAFleet.md documents (+exists: the tests' own look at the lease).
+            let rights = "+ping +select +evalsha +script|load +time +get +set +del +pexpire +pttl +zadd +zremrangebyscore +zcard +publish +spublish +psubscribe +ssubscribe +cluster|shards +cluster|slots +asking +exists"
+            let user = ["--user", "fleet", "on", ">fleet-pass", "~breaker:*", "&breaker:{*}:changes"] + rights.split(separator: " ").map(String.init)
+            let server = try await RedisServer.start(user + ["--user", "default", "off"] + extra)
             return Running(server: server, cluster: nil, url: "redis://fleet:fleet-pass@127.0.0.1:\(server.port)/3", authority: nil)
         case .tlsWithPassword:
             let certificates = try ThrowawayCertificates()
