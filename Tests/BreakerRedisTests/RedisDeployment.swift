@@ -11,9 +11,17 @@ struct RedisDeployment: Sendable, CustomTestStringConvertible {
 
     let kind: Kind
 
-    static let all: [RedisDeployment] = [
-        .init(kind: .plain), .init(kind: .password), .init(kind: .aclUserWithDatabase), .init(kind: .tlsWithPassword), .init(kind: .cluster),
-    ]
+    /// Every deployment, or those `BREAKER_REDIS_DEPLOYMENTS` names (comma-separated kinds: the
+    /// sanitizer passes run the concurrency on `plain,tlsWithPassword,cluster`, the full matrix runs
+    /// in the plain pass).
+    static let all: [RedisDeployment] = {
+        let every: [Kind] = [.plain, .password, .aclUserWithDatabase, .tlsWithPassword, .cluster]
+        let chosen = ProcessInfo.processInfo.environment["BREAKER_REDIS_DEPLOYMENTS"]?.split(separator: ",").map(String.init)
+        for name in chosen ?? [] where !every.contains(where: { "\($0)" == name }) {
+            fatalError("BREAKER_REDIS_DEPLOYMENTS: unknown deployment '\(name)' (known: \(every))")
+        }
+        return every.filter { kind in chosen.map { $0.contains("\(kind)") } ?? true }.map(RedisDeployment.init)
+    }()
 
     var testDescription: String {
         switch kind {
