@@ -14,6 +14,9 @@ import NIOConcurrencyHelpers
 /// lease runs out. When Redis is slow or gone, every instance decides alone and keeps serving; when it
 /// returns, the instances catch up, newest change first, and converge.
 ///
+/// Other instances' changes are applied as they arrive, on the subscription's event-loop thread, and
+/// the breakers' listeners hear them there: like every listener, they should return quickly.
+///
 /// Its ``status`` says whether it shares right now (also as ``statusUpdates``); an outage is logged
 /// once at warning (at error when Redis refuses the credentials) and the return at notice; and it
 /// reports to swift-metrics: `breaker_fleet_sharing` (a gauge, 1 while sharing),
@@ -432,13 +435,18 @@ public final class RedisFleet: Service, Sendable {
     }
 
     /// Subscribes to every breaker's changes: one pattern on a single node, each breaker's shard
-    /// channel in a cluster. Returns the messages and the breakers covered.
+    /// channel in a cluster. Returns the messages and the breakers covered. With the built-in client,
+    /// messages are received as they arrive, on the connection's event loop, and the stream only
+    /// tells when the subscription is lost.
     private func subscribe() async throws -> (AsyncThrowingStream<RedisMessage, any Error>, Set<String>) {
         let members = state.withLockedValue { $0.members }
-        guard try await transport.usesShardedPubSub() else {
-            return (try await transport.subscribe(pattern: FleetKeys.channels(namespace: configuration.namespace)), Set(members.keys))
+        let pattern = FleetKeys.channels(namespace: configuration.namespace)
+        let channels = try await transport.usesShardedPubSub() ? members.values.map(\.keys.channel) : nil
+        if let router = transport as? RedisRouter {
+            return (try await router.subscribe(pattern: pattern, orShardChannels: channels) { [weak self] in self?.receive($0) }, Set(members.keys))
         }
-        return (try await transport.subscribe(shardChannels: members.values.map(\.keys.channel)), Set(members.keys))
+        guard let channels else { return (try await transport.subscribe(pattern: pattern), Set(members.keys)) }
+        return (try await transport.subscribe(shardChannels: channels), Set(members.keys))
     }
 
     /// Hands `messages` to the breakers until the subscription ends (returns `nil`, or throws), or, with

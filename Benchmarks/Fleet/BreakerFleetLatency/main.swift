@@ -62,7 +62,9 @@ if arguments.count == 3 && arguments[1] == "--raw-subscriber" {
     let client = RedisClient(configuration: try RedisConfiguration(url: arguments[2]))
     let messages = try await client.subscribe(pattern: "raw")
     say("ready")
-    for try await _ in messages { say("message \(monotonicNanoseconds())") }
+    do {
+        for try await _ in messages { say("message \(monotonicNanoseconds())") }
+    } catch {}  // the server is stopped at the end
     exit(0)
 }
 
@@ -72,7 +74,7 @@ let clustered = arguments.contains("--cluster")
 // MARK: Redis
 
 var servers: [Process] = []
-func startRedis(port: Int, extra: [String] = []) throws {
+@MainActor func startRedis(port: Int, extra: [String] = []) throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-latency-\(port)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let server = Process()
