@@ -9,7 +9,7 @@ import CoreMetrics
 /// | `breaker_fleet_publish_duration` | timer (nanoseconds) | from a change leaving the publisher to Redis's answer |
 /// | `breaker_fleet_changes_applied_total` | counter | changes made by other instances and applied here (published, or caught up) |
 /// | `breaker_fleet_catch_ups_total` | counter | breakers that read the stored state again (a start, a return of Redis, a retry) |
-/// | `breaker_fleet_failures_total` | counter | exchanges with Redis that failed (each is retried with backoff) |
+/// | `breaker_fleet_failures_total` | counter | exchanges with Redis that failed, and subscriptions lost (each is retried with backoff) |
 ///
 /// They go to `MetricsSystem.factory` unless `FleetConfiguration.metricsFactory` names another.
 struct FleetMetrics: Sendable {

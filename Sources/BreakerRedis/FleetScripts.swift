@@ -8,6 +8,13 @@ final class RedisScript: Sendable {
 
     init(_ source: String) { self.source = source }
 
+    /// Runs the script by its source (`EVAL`): one command, written at once, with no `NOSCRIPT` round
+    /// trip; for the way out, when there may be no time for more.
+    func runBySource(on transport: any RedisTransport, keys: [String], arguments: [String]) async throws -> RESPValue {
+        let command = [.bulk("EVAL"), .bulk(source), .bulk(String(keys.count))] + keys.map(RESPValue.bulk) + arguments.map(RESPValue.bulk)
+        return try await transport.send(command, touching: keys.first ?? "")
+    }
+
     /// Runs the script on the node that owns `keys` (all in one slot; a cluster routes by the first),
     /// loading it there first if that node does not know it.
     func run(on transport: any RedisTransport, keys: [String], arguments: [String]) async throws -> RESPValue {

@@ -392,14 +392,17 @@ public final class RedisFleet: Service, Sendable {
         let (transport, instance) = (self.transport, configuration.instance)
         await Task {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for name in held {
-                        guard let storage = members[name] else { continue }
-                        _ = try? await FleetScripts.releaseLease.run(on: transport, keys: [storage.keys.lease], arguments: [instance])
-                    }
+                for name in held {
+                    guard let storage = members[name] else { continue }
+                    // Each written at once: a command on the wire is run by Redis even if we stop waiting.
+                    group.addTask { _ = try? await FleetScripts.releaseLease.runBySource(on: transport, keys: [storage.keys.lease], arguments: [instance]) }
                 }
-                group.addTask { try? await Task.sleep(for: .milliseconds(900)) }
-                await group.next()
+                let deadline = ContinuousClock.now + .milliseconds(900)
+                group.addTask { try? await Task.sleep(until: deadline) }
+                for _ in 0..<held.count {  // every release answered, or the deadline
+                    await group.next()
+                    if ContinuousClock.now >= deadline { break }
+                }
                 group.cancelAll()
             }
         }.value
@@ -427,6 +430,7 @@ public final class RedisFleet: Service, Sendable {
             }
             if Task.isCancelled { return }
             logger.debug("subscription lost; deciding locally", metadata: ["error": "\(lost)"])
+            metrics.failures.increment()
             update { $0.subscriptionLost(lost) }
             for storage in state.withLockedValue({ Array($0.members.values) }) { storage.local.setTrialGate(.local) }
             failures += 1

@@ -18,7 +18,7 @@ struct FleetClusterTests {
         let a = try Instance(redis, resetTimeout: .seconds(30)), b = try Instance(redis), c = try Instance(redis)
         for instance in [a, b, c] { try await instance.sharing() }
         let failed = try await cluster.master(of: stateKey)
-        failed.stop()  // SIGKILL: its replica takes over after the cluster's node timeout (1 s)
+        failed.stop()  // SIGKILL: its replica takes over after the cluster's node timeout (2 s)
         for _ in 0..<1_000 { #expect(try b.breaker.call { 1 } == 1, "no call fails while the cluster fails over") }
         try await eventually(within: .seconds(15), "a replica is promoted") { try await cluster.master(of: stateKey) !== failed }
         try await cluster.waitUntilHealthy()

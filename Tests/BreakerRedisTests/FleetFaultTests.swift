@@ -20,12 +20,12 @@ struct FleetFaultTests {
         let metrics = TestMetrics()
         let task: Task<Void, any Error>
 
-        init(url: String, commandTimeout: Duration = .milliseconds(300)) throws {
+        init(url: String, commandTimeout: Duration = .seconds(1)) throws {
             var client = try RedisConfiguration(url: url)
             client.reconnectDelay = .milliseconds(20)
             client.maximumReconnectDelay = .milliseconds(100)
             client.commandTimeout = commandTimeout
-            client.connectTimeout = .milliseconds(300)
+            client.connectTimeout = .seconds(1)
             var configuration = FleetConfiguration()
             configuration.heartbeatInterval = .milliseconds(100)
             configuration.metricsFactory = metrics

@@ -1,28 +1,50 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 @testable import BreakerRedis
 
 /// A throwaway Redis Cluster on free loopback ports: three masters and three replicas, made with
-/// `redis-cli --cluster create`, for one test. A node that fails is noticed after 1 s
-/// (`cluster-node-timeout`), when its replica takes over.
+/// `redis-cli --cluster create`, for one test. A node that fails is noticed after 2 s
+/// (`cluster-node-timeout`; 1 s gave spurious failovers on a busy machine), when its replica takes over.
 final class RedisCluster: Sendable {
     /// Masters first, then replicas, as `redis-cli` pairs them.
     let nodes: [RedisServer]
 
     private init(nodes: [RedisServer]) { self.nodes = nodes }
 
+    deinit { ClusterAdmission.shared.leave() }
+
+    /// Starts a cluster, trying again with new servers if `redis-cli` could not make one of them
+    /// (a loaded machine can delay the nodes' handshake past its wait).
     static func start(masters: Int = 3, replicasEach: Int = 1) async throws -> RedisCluster {
-        var nodes: [RedisServer] = []
-        for _ in 0..<masters * (1 + replicasEach) {
-            nodes.append(
-                try await RedisServer.start(
-                    [
-                        "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
-                        // Replicas in sync at once (not after the default 5 s delay), and always allowed to take over.
-                        "--repl-diskless-sync-delay", "0", "--cluster-replica-validity-factor", "0",
-                    ], clusterBus: true))
+        for attempt in 1...3 {
+            do {
+                return try await startOnce(masters: masters, replicasEach: replicasEach)
+            } catch let error as RedisError where error.message.hasPrefix("redis-cli") && attempt < 3 {
+                continue
+            }
         }
-        let cluster = RedisCluster(nodes: nodes)
+        throw RedisError(.invalidConfiguration, "unreachable")
+    }
+
+    private static func startOnce(masters: Int, replicasEach: Int) async throws -> RedisCluster {
+        await ClusterAdmission.shared.enter()  // left when the cluster is gone
+        var nodes: [RedisServer] = []
+        do {
+            for _ in 0..<masters * (1 + replicasEach) {
+                nodes.append(
+                    try await RedisServer.start(
+                        [
+                            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000",
+                            // Replicas in sync at once (not after the default 5 s delay), and always allowed to take over.
+                            "--repl-diskless-sync-delay", "0", "--cluster-replica-validity-factor", "0",
+                        ], clusterBus: true))
+            }
+        } catch {
+            ClusterAdmission.shared.leave()
+            throw error
+        }
+        let cluster = RedisCluster(nodes: nodes)  // from here, its deinit leaves
         try await cluster.create(replicasEach: replicasEach)
         try await cluster.waitUntilHealthy()
         return cluster
@@ -35,11 +57,15 @@ final class RedisCluster: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: RedisServer.executable!).deletingLastPathComponent().appendingPathComponent("redis-cli")
         process.arguments = ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", String(replicasEach), "--cluster-yes"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
         try process.run()
         while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }  // not waitUntilExit: it would hold a thread of the pool
-        guard process.terminationStatus == 0 else { throw RedisError(.invalidConfiguration, "redis-cli --cluster create failed") }
+        guard process.terminationStatus == 0 else {
+            let said = String(decoding: output.fileHandleForReading.availableData.suffix(400), as: UTF8.self)
+            throw RedisError(.invalidConfiguration, "redis-cli --cluster create failed: \(said)")
+        }
     }
 
     /// Waits until every node that runs says `cluster_state:ok` and sees every slot served, and every
@@ -113,5 +139,40 @@ final class RedisCluster: Sendable {
         for node in [target, source] + masters.filter({ $0 !== source && $0 !== target }) {
             _ = try await client(node).send(["CLUSTER", "SETSLOT", String(slot), "NODE", targetID].map(RESPValue.bulk))
         }
+    }
+}
+
+/// At most two test clusters at a time: each is six servers gossiping every 100 ms, and a 2-core
+/// machine running many at once delays them past their node timeout (spurious failovers).
+final class ClusterAdmission: Sendable {
+    static let shared = ClusterAdmission(limit: 2)
+
+    private let state: NIOLockedValueBox<(free: Int, waiting: [CheckedContinuation<Void, Never>])>
+
+    init(limit: Int) { state = NIOLockedValueBox((limit, [])) }
+
+    func enter() async {
+        await withCheckedContinuation { continuation in
+            let admitted = state.withLockedValue { state in
+                guard state.free > 0 else {
+                    state.waiting.append(continuation)
+                    return false
+                }
+                state.free -= 1
+                return true
+            }
+            if admitted { continuation.resume() }
+        }
+    }
+
+    func leave() {
+        let next = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+            if state.waiting.isEmpty {
+                state.free += 1
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+        next?.resume()
     }
 }

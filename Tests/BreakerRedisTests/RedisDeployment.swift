@@ -89,7 +89,7 @@ struct RedisDeployment: Sendable, CustomTestStringConvertible {
             let server = try await RedisServer.start(user + ["--user", "default", "off"] + extra)
             return Running(server: server, cluster: nil, url: "redis://fleet:fleet-pass@127.0.0.1:\(server.port)/3", authority: nil)
         case .tlsWithPassword:
-            let certificates = try ThrowawayCertificates()
+            let certificates = try await ThrowawayCertificates.shared()
             let server = try await RedisServer.start(
                 [
                     "--tls-cert-file", certificates.serverCertificate, "--tls-key-file", certificates.serverKey,

@@ -19,7 +19,8 @@ final class RedisConnection: Sendable {
         let decoder = configuration.decoder
         let tls = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
         let serverName = configuration.tlsServerName ?? configuration.host
-        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -31,7 +32,16 @@ final class RedisConnection: Sendable {
                     try channel.pipeline.syncOperations.addHandler(RESPChannelHandler(decoder: decoder, push: push))
                 }
             }
-        let channel = try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
+        // A cancelled task stops waiting at once; a connection made after that is closed.
+        let connecting = bootstrap.connect(host: configuration.host, port: configuration.port)
+        let connected = loop.makePromise(of: (any Channel).self)
+        connecting.cascade(to: connected)
+        let channel = try await withTaskCancellationHandler {
+            try await connected.futureResult.get()
+        } onCancel: {
+            connected.fail(CancellationError())
+            connecting.whenSuccess { $0.close(promise: nil) }
+        }
         let connection = RedisConnection(channel: channel)
         do {
             try await connection.handshake(configuration)
