@@ -49,9 +49,16 @@ public final class RedisClient: RedisTransport {
     }
 
     /// Sends `command` on the command connection, connecting first if needed.
+    /// With ``RedisConfiguration/sentinel``, a `READONLY` reply (the master was demoted to a replica)
+    /// drops the connection, so that the next command finds the master again.
     public func send(_ command: [RESPValue]) async throws -> RESPValue {
         let connection = try await connection()
-        return try await connection.send(command, timeout: configuration.commandTimeout)
+        do {
+            return try await connection.send(command, timeout: configuration.commandTimeout)
+        } catch let error as RedisError where configuration.sentinel != nil && error.reason == .server && error.message.contains("READONLY") {
+            drop(connection)
+            throw error
+        }
     }
 
     /// Opens a subscriber connection listening to `pattern`; returns once the server has confirmed the
@@ -59,7 +66,7 @@ public final class RedisClient: RedisTransport {
     public func subscribe(pattern: String) async throws -> AsyncThrowingStream<RedisMessage, any Error> {
         let (stream, continuation) = AsyncThrowingStream<RedisMessage, any Error>.makeStream()
         let (confirmations, confirm) = AsyncStream<Void>.makeStream()
-        let connection = try await RedisConnection.connect(configuration) { reply in
+        let push = { @Sendable (reply: RESPValue) in
             // ["pmessage", pattern, channel, payload], or the confirmation ["psubscribe", pattern, count].
             guard let parts = reply.elements, let kind = parts.first?.string else { return }
             if kind == "psubscribe" {
@@ -69,8 +76,33 @@ public final class RedisClient: RedisTransport {
             guard kind == "pmessage", parts.count == 4, let channel = parts[2].string, case .bulkString(let payload?) = parts[3] else { return }
             continuation.yield(RedisMessage(channel: channel, payload: payload))
         }
-        connection.channel.closeFuture.whenComplete { _ in continuation.finish(throwing: RedisError(.connectionClosed, "subscription lost")) }
-        continuation.onTermination = { _ in connection.close() }
+        let connection: RedisConnection
+        let watch: RedisConnection?
+        if let sentinel = configuration.sentinel {
+            let resolved = try await RedisSentinel.connectToMaster(configuration, push: push)
+            let master = resolved.connection
+            connection = master
+            // Told of a failover, leave the old master at once: the subscription ends (its owner
+            // subscribes again, to the new master, and catches up) and so does the command connection.
+            // Without the watch, the loss of the old master's connections says the same, later.
+            watch = try? await RedisSentinel.watchSwitches(resolved.sentinel, masterName: sentinel.masterName) { [weak self] in
+                continuation.finish(throwing: RedisError(.connectionClosed, "failover: the sentinels switched '\(sentinel.masterName)' to another server"))
+                master.close()
+                self?.dropCurrentConnection()
+            }
+        } else {
+            connection = try await RedisConnection.connect(configuration, push: push)
+            watch = nil
+        }
+        connection.channel.closeFuture.whenComplete { _ in
+            continuation.finish(throwing: RedisError(.connectionClosed, "subscription lost"))
+            watch?.close()
+        }
+        continuation.onTermination = { _ in
+            connection.close()
+            watch?.close()
+        }
+        if !connection.isActive { watch?.close() }  // closed before the handlers above were set
         try await connection.sendWithoutReply([.bulk("PSUBSCRIBE"), .bulk(pattern)])
         let timeout = configuration.commandTimeout
         let confirmed = await withTaskGroup(of: Bool.self) { group in
@@ -97,6 +129,24 @@ public final class RedisClient: RedisTransport {
     public func close() {
         let current = state.withLockedValue { state -> RedisConnection? in
             defer { state = .idle(failures: 0) }
+            if case .connected(let connection) = state { return connection }
+            return nil
+        }
+        current?.close()
+    }
+
+    /// Closes `connection` if it is the command connection (its close resets the state).
+    private func drop(_ connection: RedisConnection) {
+        let current = state.withLockedValue { state -> Bool in
+            if case .connected(let current) = state { return current === connection }
+            return false
+        }
+        if current { connection.close() }
+    }
+
+    /// Closes the command connection, if there is one (a later command finds the master again).
+    private func dropCurrentConnection() {
+        let current = state.withLockedValue { state -> RedisConnection? in
             if case .connected(let connection) = state { return connection }
             return nil
         }
