@@ -135,20 +135,23 @@ public final class RedisClient: RedisTransport {
         current?.close()
     }
 
-    /// Closes `connection` if it is the command connection (its close resets the state).
+    /// Forgets `connection` if it is the command connection, and closes it: the next command connects
+    /// anew (at once, not after the close completes on its event loop).
     private func drop(_ connection: RedisConnection) {
         let current = state.withLockedValue { state -> Bool in
-            if case .connected(let current) = state { return current === connection }
-            return false
+            guard case .connected(let current) = state, current === connection else { return false }
+            state = .idle(failures: 0)
+            return true
         }
         if current { connection.close() }
     }
 
-    /// Closes the command connection, if there is one (a later command finds the master again).
+    /// Forgets and closes the command connection, if there is one.
     private func dropCurrentConnection() {
         let current = state.withLockedValue { state -> RedisConnection? in
-            if case .connected(let connection) = state { return connection }
-            return nil
+            guard case .connected(let connection) = state else { return nil }
+            state = .idle(failures: 0)
+            return connection
         }
         current?.close()
     }
