@@ -123,14 +123,14 @@ struct FleetProcessTests {
     @Test(arguments: RedisDeployment.all) func redisStoppedMidRunFailsNoCallAndTheFleetConvergesWhenItReturns(_ deployment: RedisDeployment) async throws {
         let redis = try await deployment.start()
         let probes = try await Self.fleet(redis, name: "search")
-        redis.server.stop()
+        redis.stop()
         for probe in probes {
             for _ in 0..<100 { #expect(try await probe.send("ok") == "ran", "no call fails because Redis is gone") }
         }
         for _ in 0..<3 { _ = try await probes[0].send("fail") }
         #expect(try await probes[0].state() == "open")
         #expect(try await probes[1].state() == "closed", "decided locally while Redis is gone")
-        try await redis.server.restart()
+        try await redis.restart()
         try await eventually(within: .seconds(15), "every instance converges on the trip") {
             try await probes.asyncMap { try await $0.state() } == ["open", "open", "open"]
         }

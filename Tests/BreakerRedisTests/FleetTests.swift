@@ -86,7 +86,7 @@ struct FleetTests {
         let a = try Instance(redis, resetTimeout: .seconds(30)), b = try Instance(redis, resetTimeout: .seconds(30))
         try await a.sharing()
         try await b.sharing()
-        redis.server.stop()
+        redis.stop()
         // Calls never wait on Redis: each decides alone.
         let start = ContinuousClock.now
         for _ in 0..<1_000 { _ = try b.breaker.call { 1 } }
@@ -94,7 +94,7 @@ struct FleetTests {
         a.fail(2)
         #expect(a.breaker.state == .open && b.breaker.state == .closed, "no fleet while Redis is gone")
         #expect(throws: CircuitBreakerError.self) { try a.breaker.call { 1 } }
-        try await redis.server.restart()
+        try await redis.restart()
         try await eventually(within: .seconds(10), "b catches up with a's trip") { b.breaker.state == .open }
         #expect(a.breaker.snapshot().epoch == b.breaker.snapshot().epoch, "one state, one epoch")
     }

@@ -7,11 +7,16 @@ import Testing
 struct RedisDeployment: Sendable, CustomTestStringConvertible {
     enum Kind: Sendable {
         case plain, password, aclUserWithDatabase, tlsWithPassword
+        /// A master, a replica and three sentinels (``RedisSentinelSetup``), reached by a
+        /// `redis-sentinel://` URL.
+        case sentinel
     }
 
     let kind: Kind
 
-    static let all: [RedisDeployment] = [.init(kind: .plain), .init(kind: .password), .init(kind: .aclUserWithDatabase), .init(kind: .tlsWithPassword)]
+    static let all: [RedisDeployment] = [
+        .init(kind: .plain), .init(kind: .password), .init(kind: .aclUserWithDatabase), .init(kind: .tlsWithPassword), .init(kind: .sentinel),
+    ]
 
     var testDescription: String {
         switch kind {
@@ -19,12 +24,16 @@ struct RedisDeployment: Sendable, CustomTestStringConvertible {
         case .password: "a password"
         case .aclUserWithDatabase: "an ACL user, database 3"
         case .tlsWithPassword: "TLS with a password"
+        case .sentinel: "Sentinel: a master, a replica, three sentinels"
         }
     }
 
     /// A running server of this kind, and how to reach it.
     struct Running: Sendable {
+        /// The server (for Sentinel, the master it started with).
         let server: RedisServer
+        /// For Sentinel: all of it.
+        var sentinel: RedisSentinelSetup? = nil
         /// The URL a user would write (for the probe processes too).
         let url: String
         /// For TLS: the throwaway authority the server's certificate is signed by.
@@ -48,6 +57,18 @@ struct RedisDeployment: Sendable, CustomTestStringConvertible {
 
         /// A client with the deployment's credentials, for the test's own look at the server.
         func client() throws -> RedisClient { RedisClient(configuration: try configuration()) }
+
+        /// Takes Redis away: the server, or for Sentinel every data node (with no replica left there
+        /// is no failover: Redis is gone as a single server stopped is; `FleetSentinelTests` kills
+        /// the master alone and follows the failover).
+        func stop() {
+            if let sentinel { sentinel.stopDataNodes() } else { server.stop() }
+        }
+
+        /// Brings Redis back, empty, where it was.
+        func restart() async throws {
+            if let sentinel { try await sentinel.restartDataNodes() } else { try await server.restart() }
+        }
     }
 
     func start(_ extra: [String] = []) async throws -> Running {
@@ -69,6 +90,9 @@ struct RedisDeployment: Sendable, CustomTestStringConvertible {
                     "--tls-ca-cert-file", certificates.authority, "--tls-auth-clients", "no", "--requirepass", "tls-pass",
                 ] + extra, tlsOnly: true)
             return Running(server: server, url: "rediss://:tls-pass@127.0.0.1:\(server.port)", authority: certificates.authority)
+        case .sentinel:
+            let setup = try await RedisSentinelSetup.start(extra)
+            return Running(server: setup.master, sentinel: setup, url: setup.url, authority: nil)
         }
     }
 }
