@@ -131,3 +131,21 @@ extension FleetSentinelTests {
         try await eventually("a trip after the failover reaches every instance") { instances.allSatisfy { $0.breaker.state == .open } }
     }
 }
+
+extension FleetSentinelTests {
+    /// Sentinels with a password of their own (`requirepass` in their configuration): given in
+    /// ``RedisConfiguration/Sentinel/password``, the master is found; missing, every sentinel refuses,
+    /// which is an authentication failure (logged as one), the URL's password never shown.
+    @Test func sentinelsWithAPasswordOfTheirOwn() async throws {
+        let master = try await RedisServer.start(["--requirepass", "master-pass"])
+        let sentinel = try await RedisServer.startSentinel([
+            "requirepass sentinel-pass", "sentinel monitor guarded 127.0.0.1 \(master.port) 1", "sentinel auth-pass guarded master-pass",
+        ])
+        var configuration = try RedisConfiguration(url: "redis-sentinel://:master-pass@127.0.0.1:\(sentinel.port)/guarded")
+        let refused = await #expect(throws: RedisError.self) { try await RedisClient(configuration: configuration).send([.bulk("PING")]) }
+        #expect(refused?.reason == .authenticationFailed, "\(String(describing: refused))")
+        #expect(refused?.message.contains("master-pass") == false)
+        configuration.sentinel?.password = "sentinel-pass"
+        #expect(try await RedisClient(configuration: configuration).send([.bulk("PING")]) == .simpleString("PONG"))
+    }
+}
