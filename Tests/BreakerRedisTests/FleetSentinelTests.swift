@@ -149,3 +149,15 @@ extension FleetSentinelTests {
         #expect(try await RedisClient(configuration: configuration).send([.bulk("PING")]) == .simpleString("PONG"))
     }
 }
+
+extension FleetSentinelTests {
+    /// `ROLE` is an @admin command: an ACL user without it still reaches the master the sentinels name.
+    @Test func anACLUserWithoutAdminCommandsReachesTheMaster() async throws {
+        let master = try await RedisServer.start(["--user", "fleet", "on", ">fleet-pass", "~*", "&*", "+@all", "-@admin"])
+        let sentinel = try await RedisServer.startSentinel(["sentinel monitor limited 127.0.0.1 \(master.port) 1"])
+        let client = RedisClient(configuration: try RedisConfiguration(url: "redis-sentinel://fleet:fleet-pass@127.0.0.1:\(sentinel.port)/limited/2"))
+        #expect(try await client.send([.bulk("SET"), .bulk("k"), .bulk("v")]).string == "OK")
+        let refused = await #expect(throws: RedisError.self) { try await client.send([.bulk("ROLE")]) }
+        #expect(refused?.message.hasPrefix("NOPERM") == true, "the user really has no ROLE: \(String(describing: refused))")
+    }
+}

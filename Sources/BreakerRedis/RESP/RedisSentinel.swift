@@ -2,9 +2,10 @@ import NIOCore
 
 /// Finding the master through Redis Sentinel: the sentinels are asked in turn
 /// (`SENTINEL get-master-addr-by-name`), the master they name is connected to (`AUTH`, `SELECT` as
-/// configured) and must say it is one (`ROLE`), else the next sentinel is asked. Every step has the
-/// configuration's deadlines, so that a dead sentinel costs one connect timeout and a hung one one
-/// command timeout; a cancelled caller stops between steps, and in a step at once.
+/// configured) and must say it is one (`ROLE`, unless the user may not run it), else the next sentinel
+/// is asked. Every step has the configuration's deadlines, so that a dead sentinel costs one connect
+/// timeout and a hung one one command timeout; a cancelled caller stops between steps, and at once
+/// while it waits for a reply (a connection attempt runs to its timeout, as everywhere in the client).
 enum RedisSentinel {
     /// A connection to the master, and the sentinel that named it.
     struct Resolved {
@@ -52,6 +53,10 @@ enum RedisSentinel {
                 let role = try await connection.send([.bulk("ROLE")], timeout: configuration.commandTimeout)
                 if role.elements?.first?.string == "master" { return Resolved(connection: connection, sentinel: asked) }
                 failures.append("\(address) named \(master.host):\(master.port), which is a \(role.elements?.first?.string ?? "non-master")")
+            } catch let error as RedisError where error.reason == .server && error.message.hasPrefix("NOPERM") {
+                // ROLE is an @admin command, which a fleet's ACL user need not have: trust the
+                // sentinel (a demoted master still answers a write with READONLY).
+                return Resolved(connection: connection, sentinel: asked)
             } catch let error as RedisError {
                 failures.append("\(address) named \(master.host):\(master.port): ROLE: \(error)")
             } catch {
