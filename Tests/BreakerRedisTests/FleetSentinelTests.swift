@@ -161,3 +161,24 @@ extension FleetSentinelTests {
         #expect(refused?.message.hasPrefix("NOPERM") == true, "the user really has no ROLE: \(String(describing: refused))")
     }
 }
+
+extension FleetSentinelTests {
+    /// A master frozen (SIGSTOP: a hung host, a partition): its connections stay open and silent, so
+    /// nothing but the sentinels' `+switch-master` tells the fleet to leave it. The fleet follows it to
+    /// the promoted replica.
+    @Test func aFrozenMasterIsLeftWhenTheSentinelsSwitch() async throws {
+        let redis = try await RedisDeployment(kind: .sentinel).start()
+        let setup = try #require(redis.sentinel)
+        let instances = try (0..<2).map { _ in try FleetTests.Instance(redis, resetTimeout: .seconds(30)) }
+        for instance in instances { try await instance.sharing() }
+        setup.master.freeze()
+        let frozen = ContinuousClock.now
+        try await eventually(within: .seconds(30), "the replica promoted, and every instance sharing through it") {
+            let promoted = (try? await setup.masterPort()) == setup.replica.port
+            return promoted && instances.allSatisfy { $0.fleet.status.isSharing && $0.fleet.status.since > frozen }
+        }
+        print("Sentinel failover from a frozen master followed in \(frozen.duration(to: .now))")
+        instances[0].fail(2)
+        try await eventually("a trip after the failover reaches every instance") { instances.allSatisfy { $0.breaker.state == .open } }
+    }
+}

@@ -98,6 +98,13 @@ final class RedisServer: Sendable {
         }
     }
 
+    /// Freezes the server (SIGSTOP): its connections stay open and nothing answers, as with a hung
+    /// host or a network partition. `stop()` still kills it.
+    func freeze() {
+        guard let pid = process.withLockedValue({ $0?.processIdentifier }) else { return }
+        kill(pid, SIGSTOP)
+    }
+
     /// Starts it again on the same port, empty.
     func restart() async throws {
         stop()

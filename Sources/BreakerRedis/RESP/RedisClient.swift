@@ -66,7 +66,7 @@ public final class RedisClient: RedisTransport {
     public func subscribe(pattern: String) async throws -> AsyncThrowingStream<RedisMessage, any Error> {
         let (stream, continuation) = AsyncThrowingStream<RedisMessage, any Error>.makeStream()
         let (confirmations, confirm) = AsyncStream<Void>.makeStream()
-        let push = { @Sendable (reply: RESPValue) in
+        let connection = try await RedisConnection.connect(configuration) { reply in
             // ["pmessage", pattern, channel, payload], or the confirmation ["psubscribe", pattern, count].
             guard let parts = reply.elements, let kind = parts.first?.string else { return }
             if kind == "psubscribe" {
@@ -76,33 +76,8 @@ public final class RedisClient: RedisTransport {
             guard kind == "pmessage", parts.count == 4, let channel = parts[2].string, case .bulkString(let payload?) = parts[3] else { return }
             continuation.yield(RedisMessage(channel: channel, payload: payload))
         }
-        let connection: RedisConnection
-        let watch: RedisConnection?
-        if let sentinel = configuration.sentinel {
-            let resolved = try await RedisSentinel.connectToMaster(configuration, push: push)
-            let master = resolved.connection
-            connection = master
-            // Told of a failover, leave the old master at once: the subscription ends (its owner
-            // subscribes again, to the new master, and catches up) and so does the command connection.
-            // Without the watch, the loss of the old master's connections says the same, later.
-            watch = try? await RedisSentinel.watchSwitches(resolved.sentinel, masterName: sentinel.masterName) { [weak self] in
-                continuation.finish(throwing: RedisError(.connectionClosed, "failover: the sentinels switched '\(sentinel.masterName)' to another server"))
-                master.close()
-                self?.dropCurrentConnection()
-            }
-        } else {
-            connection = try await RedisConnection.connect(configuration, push: push)
-            watch = nil
-        }
-        connection.channel.closeFuture.whenComplete { _ in
-            continuation.finish(throwing: RedisError(.connectionClosed, "subscription lost"))
-            watch?.close()
-        }
-        continuation.onTermination = { _ in
-            connection.close()
-            watch?.close()
-        }
-        if !connection.isActive { watch?.close() }  // closed before the handlers above were set
+        connection.channel.closeFuture.whenComplete { _ in continuation.finish(throwing: RedisError(.connectionClosed, "subscription lost")) }
+        continuation.onTermination = { _ in connection.close() }
         try await connection.sendWithoutReply([.bulk("PSUBSCRIBE"), .bulk(pattern)])
         let timeout = configuration.commandTimeout
         let confirmed = await withTaskGroup(of: Bool.self) { group in
@@ -144,16 +119,6 @@ public final class RedisClient: RedisTransport {
             return true
         }
         if current { connection.close() }
-    }
-
-    /// Forgets and closes the command connection, if there is one.
-    private func dropCurrentConnection() {
-        let current = state.withLockedValue { state -> RedisConnection? in
-            guard case .connected(let connection) = state else { return nil }
-            state = .idle(failures: 0)
-            return connection
-        }
-        current?.close()
     }
 
     private func connection() async throws -> RedisConnection {

@@ -17,7 +17,7 @@ final class RedisConnection: Sendable {
     /// ``RedisError/Reason/authenticationFailed`` with the server's words. With
     /// ``RedisConfiguration/sentinel``, connects to the master the sentinels name (see ``RedisSentinel``).
     static func connect(_ configuration: RedisConfiguration, push: (@Sendable (RESPValue) -> Void)? = nil) async throws -> RedisConnection {
-        if configuration.sentinel != nil { return try await RedisSentinel.connectToMaster(configuration, push: push).connection }
+        if configuration.sentinel != nil { return try await RedisSentinel.connectToMaster(configuration, push: push) }
         let decoder = configuration.decoder
         let tls = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
         let serverName = configuration.tlsServerName ?? configuration.host

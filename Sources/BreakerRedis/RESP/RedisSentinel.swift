@@ -7,17 +7,12 @@ import NIOCore
 /// timeout and a hung one one command timeout; a cancelled caller stops between steps, and at once
 /// while it waits for a reply (a connection attempt runs to its timeout, as everywhere in the client).
 enum RedisSentinel {
-    /// A connection to the master, and the sentinel that named it.
-    struct Resolved {
-        var connection: RedisConnection
-        var sentinel: RedisConfiguration
-    }
-
-    /// Connects to the master that `configuration.sentinel` names; `push` as for
+    /// Connects to the master that `configuration.sentinel` names, watched for a switch (see
+    /// `watched`); `push` as for
     /// ``RedisConnection/connect(_:push:)``. Refused master credentials throw at once
     /// (``RedisError/Reason/authenticationFailed``), as do the sentinels' when every sentinel refuses
     /// them; otherwise, with no master found, ``RedisError/Reason/masterNotFound`` says why per sentinel.
-    static func connectToMaster(_ configuration: RedisConfiguration, push: (@Sendable (RESPValue) -> Void)? = nil) async throws -> Resolved {
+    static func connectToMaster(_ configuration: RedisConfiguration, push: (@Sendable (RESPValue) -> Void)? = nil) async throws -> RedisConnection {
         guard let sentinel = configuration.sentinel, !sentinel.sentinels.isEmpty else {
             throw RedisError(.invalidConfiguration, "sentinel: no sentinel addresses")
         }
@@ -51,12 +46,12 @@ enum RedisSentinel {
             do {
                 // A sentinel can name a master that has just been demoted (or not yet promoted).
                 let role = try await connection.send([.bulk("ROLE")], timeout: configuration.commandTimeout)
-                if role.elements?.first?.string == "master" { return Resolved(connection: connection, sentinel: asked) }
+                if role.elements?.first?.string == "master" { return await watched(connection, asked, sentinel.masterName) }
                 failures.append("\(address) named \(master.host):\(master.port), which is a \(role.elements?.first?.string ?? "non-master")")
             } catch let error as RedisError where error.reason == .server && error.message.hasPrefix("NOPERM") {
                 // ROLE is an @admin command, which a fleet's ACL user need not have: trust the
                 // sentinel (a demoted master still answers a write with READONLY).
-                return Resolved(connection: connection, sentinel: asked)
+                return await watched(connection, asked, sentinel.masterName)
             } catch let error as RedisError {
                 failures.append("\(address) named \(master.host):\(master.port): ROLE: \(error)")
             } catch {
@@ -71,10 +66,23 @@ enum RedisSentinel {
         throw RedisError(.masterNotFound, "'\(sentinel.masterName)': " + failures.joined(separator: "; "))
     }
 
+    /// `connection` to the master, closed as soon as the sentinel that named it announces that the
+    /// master moved (`+switch-master`), so that its owner (the command connection's client, a
+    /// subscription) connects again, to the new master, at once. The watch is a hint on top of what
+    /// a connection notices by itself (its server gone, `READONLY` replies): without it (the sentinel
+    /// gone meanwhile) nothing else is lost. It lives as long as the connection, on event-loop
+    /// callbacks: no task.
+    private static func watched(_ connection: RedisConnection, _ sentinel: RedisConfiguration, _ masterName: String) async -> RedisConnection {
+        let watch = try? await watchSwitches(sentinel, masterName: masterName) { connection.close() }
+        if let watch {
+            connection.channel.closeFuture.whenComplete { _ in watch.close() }
+        }
+        return connection
+    }
+
     /// Subscribes to `+switch-master` on the sentinel that `sentinel` describes and calls `switched`
     /// (on an event loop) when the master named `masterName` moves. The returned connection is the
-    /// subscription: close it to stop. It is a hint on top of what a connection notices by itself (its
-    /// server gone, `READONLY` replies): losing it loses nothing else.
+    /// subscription: close it to stop.
     static func watchSwitches(_ sentinel: RedisConfiguration, masterName: String, switched: @escaping @Sendable () -> Void) async throws -> RedisConnection {
         let connection = try await RedisConnection.connect(sentinel) { reply in
             // ["message", "+switch-master", "NAME OLD-IP OLD-PORT NEW-IP NEW-PORT"]
