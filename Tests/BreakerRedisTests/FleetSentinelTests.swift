@@ -6,7 +6,7 @@ import Testing
 /// A fleet through Redis Sentinel: the master found from the sentinels, and followed when it dies and
 /// its replica is promoted. (Every fleet scenario of `FleetTests` and `FleetProcessTests` also runs
 /// against Sentinel, as one of the ``RedisDeployment`` kinds.)
-@Suite("RedisFleet through Redis Sentinel", redisTests)
+@Suite("RedisFleet through Redis Sentinel", redisTests, .serialized)
 struct FleetSentinelTests {
     @Test func theFleetFollowsAFailoverWithoutFailingACall() async throws {
         let redis = try await RedisDeployment(kind: .sentinel).start()
@@ -68,13 +68,15 @@ struct FleetSentinelTests {
 
     @Test func unknownMasterNameOrDeadSentinelsDegradeAndSayWhy() async throws {
         let setup = try await RedisSentinelSetup.start()
-        let dead = RedisServer.freePort()
+        let refusing = RefusingPort()
+        let dead = refusing.port
         var configuration = try RedisConfiguration(url: "redis-sentinel://127.0.0.1:\(dead),127.0.0.1:\(setup.sentinels[0].port)/no-such-master")
         configuration.connectTimeout = .milliseconds(300)
         let client = RedisClient(configuration: configuration)
         let error = await #expect(throws: RedisError.self) { try await client.send([.bulk("PING")]) }
         #expect(error?.reason == .masterNotFound)
         #expect(error?.message.contains("127.0.0.1:\(dead):") == true && error?.message.contains("does not know 'no-such-master'") == true, "\(error?.message ?? "")")
+        withExtendedLifetime(refusing) {}  // refusing until here
     }
 }
 

@@ -142,6 +142,27 @@ final class RedisServer: Sendable {
     }
 }
 
+/// A loopback port that refuses connections for as long as this lives: bound (so no server of another
+/// test can take it) but not listening.
+final class RefusingPort: Sendable {
+    let port: Int
+    private let descriptor: Int32
+
+    init() {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        descriptor = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(descriptor) }
+}
+
 /// Whether the Redis tests can run here; see ``RedisServer``.
 let redisTests: ConditionTrait = .enabled(if: RedisServer.isAvailable, "redis-server is not installed (CI installs it and sets BREAKER_REQUIRE_REDIS=1)")
 
