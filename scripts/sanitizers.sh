@@ -15,13 +15,13 @@
 #   they prove is the core's, and AsyncHTTPClient would add minutes to each pass.
 # - Everything runs several times slower: the real-time bounds of the Redis tests stretch by
 #   BREAKER_TIMING_SCALE (5), so that they catch races, not a slow machine; and the Redis scenarios run
-#   on three deployments of the five (BREAKER_REDIS_DEPLOYMENTS).
+#   on four deployments of the six (BREAKER_REDIS_DEPLOYMENTS).
 set -uo pipefail
 export BREAKER_SKIP_HTTP=1
 export BREAKER_TIMING_SCALE="${BREAKER_TIMING_SCALE:-5}"
-# The Redis fleet's concurrency is the same whatever the credentials: a bare server, TLS and a cluster
+# The Redis fleet's concurrency is the same whatever the credentials: a bare server, TLS, a cluster and Sentinel
 # cover its code paths (the plain pass runs the whole deployment matrix).
-export BREAKER_REDIS_DEPLOYMENTS="${BREAKER_REDIS_DEPLOYMENTS:-plain,tlsWithPassword,cluster}"
+export BREAKER_REDIS_DEPLOYMENTS="${BREAKER_REDIS_DEPLOYMENTS:-plain,tlsWithPassword,cluster,sentinel}"
 cd "$(dirname "$0")/.."
 
 if [[ $# -eq 0 ]]; then passes=(thread address); else passes=("$@"); fi

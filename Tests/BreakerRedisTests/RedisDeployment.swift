@@ -7,15 +7,18 @@ import Testing
 struct RedisDeployment: Sendable, CustomTestStringConvertible {
     enum Kind: Sendable {
         case plain, password, aclUserWithDatabase, tlsWithPassword, cluster
+        /// A master, a replica and three sentinels (``RedisSentinelSetup``), reached by a
+        /// `redis-sentinel://` URL.
+        case sentinel
     }
 
     let kind: Kind
 
     /// Every deployment, or those `BREAKER_REDIS_DEPLOYMENTS` names (comma-separated kinds: the
-    /// sanitizer passes run the concurrency on `plain,tlsWithPassword,cluster`, the full matrix runs
+    /// sanitizer passes run the concurrency on `plain,tlsWithPassword,cluster,sentinel`, the full matrix runs
     /// in the plain pass).
     static let all: [RedisDeployment] = {
-        let every: [Kind] = [.plain, .password, .aclUserWithDatabase, .tlsWithPassword, .cluster]
+        let every: [Kind] = [.plain, .password, .aclUserWithDatabase, .tlsWithPassword, .cluster, .sentinel]
         let chosen = ProcessInfo.processInfo.environment["BREAKER_REDIS_DEPLOYMENTS"]?.split(separator: ",").map(String.init)
         for name in chosen ?? [] where !every.contains(where: { "\($0)" == name }) {
             fatalError("BREAKER_REDIS_DEPLOYMENTS: unknown deployment '\(name)' (known: \(every))")
@@ -30,15 +33,18 @@ struct RedisDeployment: Sendable, CustomTestStringConvertible {
         case .aclUserWithDatabase: "an ACL user, database 3"
         case .tlsWithPassword: "TLS with a password"
         case .cluster: "a cluster of 3 masters and 3 replicas"
+        case .sentinel: "Sentinel: a master, a replica, three sentinels"
         }
     }
 
     /// A running server of this kind, and how to reach it.
     struct Running: Sendable {
-        /// The server, or the cluster node the URL names.
+        /// The server, the cluster node the URL names, or for Sentinel the master it started with.
         let server: RedisServer
         /// The cluster, for a cluster.
-        var cluster: RedisCluster?
+        var cluster: RedisCluster? = nil
+        /// For Sentinel: all of it.
+        var sentinel: RedisSentinelSetup? = nil
         /// The URL a user would write (for the probe processes too).
         let url: String
         /// For TLS: the throwaway authority the server's certificate is signed by.
@@ -60,34 +66,49 @@ struct RedisDeployment: Sendable, CustomTestStringConvertible {
             authority.map { ["BREAKER_PROBE_CA": $0, "BREAKER_PROBE_SERVER_NAME": "localhost"] } ?? [:]
         }
 
-        /// Stops the server, or every node of the cluster.
-        func stop() {
-            if let cluster { cluster.stop() } else { server.stop() }
-        }
-
-        /// Starts it again, empty (a cluster re-forms from the configuration its nodes kept).
-        func restart() async throws {
-            if let cluster { try await cluster.restart() } else { try await server.restart() }
-        }
-
         /// A client with the deployment's credentials, for the test's own look at the server.
         func client() throws -> RedisClient { RedisClient(configuration: try configuration()) }
+
+        /// Takes Redis away: the server, every node of a cluster, or for Sentinel every data node (with
+        /// no replica left there is no failover: Redis is gone as a single server stopped is;
+        /// `FleetSentinelTests` and `FleetClusterTests` kill a master alone and follow the failover).
+        func stop() {
+            if let cluster {
+                cluster.stop()
+            } else if let sentinel {
+                sentinel.stopDataNodes()
+            } else {
+                server.stop()
+            }
+        }
+
+        /// Brings Redis back, empty, where it was (a cluster re-forms from the configuration its
+        /// nodes kept).
+        func restart() async throws {
+            if let cluster {
+                try await cluster.restart()
+            } else if let sentinel {
+                try await sentinel.restartDataNodes()
+            } else {
+                try await server.restart()
+            }
+        }
     }
 
     func start(_ extra: [String] = []) async throws -> Running {
         switch kind {
         case .plain:
             let server = try await RedisServer.start(extra)
-            return Running(server: server, cluster: nil, url: server.url, authority: nil)
+            return Running(server: server, url: server.url, authority: nil)
         case .password:
             let server = try await RedisServer.start(["--requirepass", "pw 1:@/%"] + extra)
-            return Running(server: server, cluster: nil, url: "redis://:pw%201%3A%40%2F%25@127.0.0.1:\(server.port)", authority: nil)
+            return Running(server: server, url: "redis://:pw%201%3A%40%2F%25@127.0.0.1:\(server.port)", authority: nil)
         case .aclUserWithDatabase:
             // Exactly the rights RunningAFleet.md documents (+exists: the tests' own look at the lease).
-            let rights = "+ping +select +evalsha +script|load +time +get +set +del +pexpire +pttl +zadd +zremrangebyscore +zcard +publish +spublish +psubscribe +ssubscribe +cluster|shards +cluster|slots +asking +exists"
+            let rights = "+ping +select +eval +evalsha +script|load +time +get +set +del +pexpire +pttl +zadd +zremrangebyscore +zcard +publish +spublish +psubscribe +ssubscribe +cluster|shards +cluster|slots +asking +exists"
             let user = ["--user", "fleet", "on", ">fleet-pass", "~breaker:*", "&breaker:{*}:changes"] + rights.split(separator: " ").map(String.init)
             let server = try await RedisServer.start(user + ["--user", "default", "off"] + extra)
-            return Running(server: server, cluster: nil, url: "redis://fleet:fleet-pass@127.0.0.1:\(server.port)/3", authority: nil)
+            return Running(server: server, url: "redis://fleet:fleet-pass@127.0.0.1:\(server.port)/3", authority: nil)
         case .tlsWithPassword:
             let certificates = try await ThrowawayCertificates.shared()
             let server = try await RedisServer.start(
@@ -95,10 +116,13 @@ struct RedisDeployment: Sendable, CustomTestStringConvertible {
                     "--tls-cert-file", certificates.serverCertificate, "--tls-key-file", certificates.serverKey,
                     "--tls-ca-cert-file", certificates.authority, "--tls-auth-clients", "no", "--requirepass", "tls-pass",
                 ] + extra, tlsOnly: true)
-            return Running(server: server, cluster: nil, url: "rediss://:tls-pass@127.0.0.1:\(server.port)", authority: certificates.authority)
+            return Running(server: server, url: "rediss://:tls-pass@127.0.0.1:\(server.port)", authority: certificates.authority)
         case .cluster:
             let cluster = try await RedisCluster.start()
             return Running(server: cluster.nodes[0], cluster: cluster, url: cluster.url, authority: nil)
+        case .sentinel:
+            let setup = try await RedisSentinelSetup.start(extra)
+            return Running(server: setup.master, sentinel: setup, url: setup.url, authority: nil)
         }
     }
 }

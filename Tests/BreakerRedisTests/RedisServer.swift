@@ -49,6 +49,21 @@ final class RedisServer: Sendable {
         return server
     }
 
+    /// Starts a sentinel (`redis-server FILE --sentinel`) whose configuration file holds `lines`; the
+    /// file is in the server's own directory, where the sentinel rewrites it as it learns.
+    static func startSentinel(_ lines: [String]) async throws -> RedisServer {
+        guard isAvailable else { throw Skipped() }
+        let port = freePort()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("breaker-sentinel-\(port)-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("sentinel.conf")
+        try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        let arguments = [file.path, "--sentinel", "--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path]
+        let server = RedisServer(port: port, arguments: arguments, directory: directory)
+        try await server.launch()
+        return server
+    }
+
     struct Skipped: Error {}
 
     var url: String { "redis://127.0.0.1:\(port)" }
@@ -85,6 +100,13 @@ final class RedisServer: Sendable {
             if reaped == pid || (reaped == -1 && errno == ECHILD) { break }
             usleep(2_000)
         }
+    }
+
+    /// Freezes the server (SIGSTOP): its connections stay open and nothing answers, as with a hung
+    /// host or a network partition. `stop()` still kills it.
+    func freeze() {
+        guard let pid = process.withLockedValue({ $0?.processIdentifier }) else { return }
+        kill(pid, SIGSTOP)
     }
 
     /// Starts it again on the same port, empty.

@@ -60,6 +60,9 @@ public struct RedisError: Error, Hashable, CustomStringConvertible {
         /// The server refused the credentials (`AUTH`: a wrong password, an unknown or disabled user); the
         /// message has the server's words and the URL without its secret.
         public static let authenticationFailed = Reason(name: "authentication failed")
+        /// No sentinel named a master that answers as one (the sentinels are unreachable, do not know the
+        /// name, or a failover is under way); the message has what each sentinel said.
+        public static let masterNotFound = Reason(name: "master not found")
         /// The server answered with an error reply (`-ERR ...`).
         public static let server = Reason(name: "server error")
         /// The reply was valid RESP but not what the command answers.

@@ -24,9 +24,16 @@ public final class RedisClient: RedisTransport {
     }
 
     /// Sends `command` on the command connection, connecting first if needed.
+    /// With ``RedisConfiguration/sentinel``, a `READONLY` reply (the master was demoted to a replica)
+    /// drops the connection, so that the next command finds the master again.
     public func send(_ command: [RESPValue]) async throws -> RESPValue {
         let connection = try await connection()
-        return try await connection.send(command, timeout: configuration.commandTimeout)
+        do {
+            return try await connection.send(command, timeout: configuration.commandTimeout)
+        } catch let error as RedisError where configuration.sentinel != nil && error.reason == .server && error.message.contains("READONLY") {
+            drop(connection)
+            throw error
+        }
     }
 
     /// Sends `ASKING` and then `command`, with nothing between them on the connection (a cluster's
@@ -125,6 +132,17 @@ public final class RedisClient: RedisTransport {
             return nil
         }
         current?.close()
+    }
+
+    /// Forgets `connection` if it is the command connection, and closes it: the next command connects
+    /// anew (at once, not after the close completes on its event loop).
+    private func drop(_ connection: RedisConnection) {
+        let current = state.withLockedValue { state -> Bool in
+            guard case .connected(let current) = state, current === connection else { return false }
+            state = .idle(failures: 0)
+            return true
+        }
+        if current { connection.close() }
     }
 
     private func connection() async throws -> RedisConnection {

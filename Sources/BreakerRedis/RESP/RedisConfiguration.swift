@@ -1,15 +1,22 @@
 import NIOSSL
 
-/// Where a Redis server is and how to talk to it.
+/// Where a Redis server is and how to talk to it: one server, or the master that Redis Sentinel names
+/// (``sentinel``).
 ///
 /// ```swift
 /// let configuration = try RedisConfiguration(url: "rediss://breakers:secret@redis.internal:6380/2")
+/// let monitored = try RedisConfiguration(url: "redis-sentinel://:secret@sentinel-a:26379,sentinel-b:26379/payments-master")
 /// ```
 public struct RedisConfiguration: Sendable {
-    /// The server's host name or address.
+    /// The server's host name or address. With ``sentinel``, unused: each connection goes to the
+    /// master the sentinels name at the time.
     public var host: String
-    /// The server's port (default 6379).
+    /// The server's port (default 6379). With ``sentinel``, unused, like ``host``.
     public var port: Int
+    /// The sentinels to ask for the master, or `nil` to connect to ``host`` and ``port``. The other
+    /// settings (credentials, database, TLS, timeouts) apply to the master; the sentinels' own
+    /// credentials are in ``Sentinel``.
+    public var sentinel: Sentinel?
     /// The ACL user to authenticate as (`AUTH user password`); `nil` with a password for `AUTH password`.
     public var username: String?
     /// The password, if the server requires one.
@@ -51,20 +58,40 @@ public struct RedisConfiguration: Sendable {
     /// Reads `redis://[[user]:password@]host[:port][/database]`, or `rediss://` for TLS; user and
     /// password may be %-encoded. Throws ``RedisError/Reason/invalidURL`` naming the part that is wrong
     /// (the scheme, the port, the database, a missing host), never quoting the password.
+    ///
+    /// For Redis Sentinel: `redis-sentinel://[[user]:password@]host[:port][,host[:port]...]/master-name[/database]`
+    /// (`rediss-sentinel://` for TLS to the sentinels and the master), each host a sentinel (port
+    /// 26379 unless given); the credentials and the database are the master's.
     public init(url: String) throws(RedisError) {
         let secure: Bool
         var rest: Substring
+        var sentinels = false
         if url.hasPrefix("redis://") {
             secure = false
             rest = url.dropFirst("redis://".count)
         } else if url.hasPrefix("rediss://") {
             secure = true
             rest = url.dropFirst("rediss://".count)
+        } else if url.hasPrefix("redis-sentinel://") || url.hasPrefix("rediss-sentinel://") {
+            secure = url.hasPrefix("rediss")
+            sentinels = true
+            rest = url.dropFirst(secure ? "rediss-sentinel://".count : "redis-sentinel://".count)
         } else {
             let scheme = url.firstRange(of: "://").map { String(url[..<$0.lowerBound]) } ?? String(url.prefix(16)) + "…"
-            throw RedisError(.invalidURL, "scheme '\(scheme)': expected redis:// or rediss://")
+            throw RedisError(.invalidURL, "scheme '\(scheme)': expected redis://, rediss://, redis-sentinel:// or rediss-sentinel://")
         }
         self.init()
+        var masterName: Substring?
+        if sentinels {
+            // The master's name comes first in the path, the database after it.
+            guard let slash = rest.firstIndex(of: "/") else { throw RedisError(.invalidURL, "master name: missing (redis-sentinel://sentinels/master-name)") }
+            var path = rest[rest.index(after: slash)...]
+            let name = path.prefix { $0 != "/" }
+            guard !name.isEmpty else { throw RedisError(.invalidURL, "master name: missing (redis-sentinel://sentinels/master-name)") }
+            masterName = name
+            path = path.dropFirst(name.count)
+            rest = rest[..<slash] + path
+        }
         if let slash = rest.firstIndex(of: "/") {
             let path = rest[rest.index(after: slash)...]
             if !path.isEmpty {
@@ -84,19 +111,35 @@ public struct RedisConfiguration: Sendable {
                 password = Self.decodePercent(credentials)
             }
         }
+        if let masterName {
+            var addresses: [Sentinel.Address] = []
+            for address in rest.split(separator: ",", omittingEmptySubsequences: false) {
+                let (host, port) = try Self.hostAndPort(address, defaultPort: 26_379)
+                guard !host.isEmpty else { throw RedisError(.invalidURL, "sentinel host: missing (a list of host:port, comma-separated)") }
+                addresses.append(Sentinel.Address(host: host, port: port))
+            }
+            sentinel = Sentinel(masterName: String(masterName), sentinels: addresses)
+            (host, port) = (addresses[0].host, addresses[0].port)
+        } else {
+            (host, port) = try Self.hostAndPort(rest, defaultPort: 6379)
+            guard !host.isEmpty else { throw RedisError(.invalidURL, "host: missing") }
+        }
+        if secure { tls = .makeClientConfiguration() }
+    }
+
+    /// `host`, `host:port` or `[IPv6]:port`.
+    private static func hostAndPort(_ text: Substring, defaultPort: Int) throws(RedisError) -> (String, Int) {
+        var rest = text
         if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {  // [IPv6]
-            host = String(rest[rest.index(after: rest.startIndex)..<close])
+            let host = String(rest[rest.index(after: rest.startIndex)..<close])
             rest = rest[rest.index(after: close)...]
             if rest.hasPrefix(":") { rest = rest.dropFirst() } else { rest = "" }
-            if !rest.isEmpty { port = try Self.port(rest) }
+            return (host, rest.isEmpty ? defaultPort : try port(rest))
         } else if let colon = rest.lastIndex(of: ":") {
-            host = String(rest[..<colon])
-            port = try Self.port(rest[rest.index(after: colon)...])
+            return (String(rest[..<colon]), try port(rest[rest.index(after: colon)...]))
         } else {
-            host = String(rest)
+            return (String(rest), defaultPort)
         }
-        guard !host.isEmpty else { throw RedisError(.invalidURL, "host: missing") }
-        if secure { tls = .makeClientConfiguration() }
     }
 
     private static func port(_ text: Substring) throws(RedisError) -> Int {
@@ -104,13 +147,18 @@ public struct RedisConfiguration: Sendable {
         return port
     }
 
-    /// The server's URL without the password (`rediss://fleet:***@redis.internal:6380/2`), for logs
+    /// The server's URL without the password (`rediss://fleet:***@redis.internal:6380/2`, or with
+    /// ``sentinel`` `redis-sentinel://:***@sentinel-a:26379,sentinel-b:26379/payments-master`), for logs
     /// and errors.
     public var redactedURL: String {
-        var url = tls == nil ? "redis://" : "rediss://"
+        var url = tls == nil ? "redis" : "rediss"
+        url += sentinel == nil ? "://" : "-sentinel://"
         if password != nil { url += (username ?? "") + ":***@" }
-        url += host.contains(":") ? "[\(host)]" : host
-        url += ":\(port)"
+        if let sentinel {
+            url += sentinel.sentinels.map(\.description).joined(separator: ",") + "/" + sentinel.masterName
+        } else {
+            url += Sentinel.Address(host: host, port: port).description
+        }
         if database != 0 { url += "/\(database)" }
         return url
     }

@@ -14,8 +14,10 @@ final class RedisConnection: Sendable {
     /// deadline (the connect timeout, then the command timeout for each reply, which covers a TLS
     /// handshake too), so that a server that accepts connections but never answers fails the attempt
     /// rather than hold it. Refused credentials (a wrong password, an unknown user, `NOAUTH`) throw
-    /// ``RedisError/Reason/authenticationFailed`` with the server's words.
+    /// ``RedisError/Reason/authenticationFailed`` with the server's words. With
+    /// ``RedisConfiguration/sentinel``, connects to the master the sentinels name (see ``RedisSentinel``).
     static func connect(_ configuration: RedisConfiguration, push: (@Sendable (RESPValue) -> Void)? = nil) async throws -> RedisConnection {
+        if configuration.sentinel != nil { return try await RedisSentinel.connectToMaster(configuration, push: push) }
         let decoder = configuration.decoder
         let tls = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
         let serverName = configuration.tlsServerName ?? configuration.host

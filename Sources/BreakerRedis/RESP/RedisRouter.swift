@@ -156,10 +156,11 @@ final class RedisRouter: RedisTransport {
         return known
     }
 
-    /// Asks the seed whether it is part of a cluster, and for the slot map if it is.
+    /// Asks the seed whether it is part of a cluster, and for the slot map if it is (a master found
+    /// through Sentinel is a single node).
     private func discover() async throws -> Topology {
         let topology: Topology
-        if let map = try await readMap(from: seed) {
+        if seed.configuration.sentinel == nil, let map = try await readMap(from: seed) {
             topology = .cluster(map)
         } else {
             topology = .single
@@ -238,6 +239,7 @@ final class RedisRouter: RedisTransport {
             var configuration = seed.configuration
             configuration.host = node.host
             configuration.port = node.port
+            configuration.sentinel = nil
             let client = RedisClient(configuration: configuration)
             state.clients[node] = client
             return client
