@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import Breaker
+import BreakerMetrics
+import CoreMetrics
 import NIOCore
 import NIOHTTP1
 
@@ -43,6 +45,12 @@ extension BreakerHTTPClient {
         /// retries waiting for a breaker to close are bounded by it, so a close is not met by a flood.
         /// `nil` for none. Default: `RetryBudget(ratio: 0.1, minimumTokens: 10)`, a new one per host.
         public var retryBudget: (@Sendable () -> RetryBudget)?
+        /// Where each host's breaker reports its metrics (``BreakerMetricsListener``, labelled with the
+        /// breaker's name, one listener per host); `nil` for no metrics. Default: `MetricsSystem.factory`
+        /// as it is when the configuration is made (bootstrap swift-metrics first).
+        public var metricsFactory: (any MetricsFactory)?
+        /// What each host's metrics listener reports. Default: `BreakerMetricsListener.Options()`.
+        public var metricsOptions: BreakerMetricsListener.Options
         /// The TCP connect timeout of the client the integration makes. Default: 1 s.
         public var connectTimeout: Duration
         /// The connections the client the integration makes keeps per host (AsyncHTTPClient's soft limit
@@ -50,7 +58,13 @@ extension BreakerHTTPClient {
         public var connectionsPerHost: Int
         /// The name of the breaker a request goes through. Default: ``hostName(_:)``, `host:port` of the
         /// request's URL, so each host has a breaker of its own.
-        public var breakerName: @Sendable (HTTPClientRequest) -> String
+        public var breakerName: @Sendable (HTTPClientRequest) -> String {
+            get { customBreakerName ?? Self.hostName }
+            set { customBreakerName = newValue }
+        }
+        /// ``breakerName`` when one was set; `nil` for ``hostName(_:)``, which the client looks up without
+        /// building the name for each request.
+        var customBreakerName: (@Sendable (HTTPClientRequest) -> String)?
 
         /// The defaults.
         public init() {
@@ -62,8 +76,9 @@ extension BreakerHTTPClient {
             cancelsHungRequestsOnOpen = true
             retryBudget = { RetryBudget(ratio: 0.1, minimumTokens: 10) }
             connectTimeout = .seconds(1)
+            metricsFactory = MetricsSystem.factory
+            metricsOptions = BreakerMetricsListener.Options()
             connectionsPerHost = 32
-            breakerName = Self.hostName
         }
 
         /// The breaker policy an HTTP dependency gets by default, chosen so that a hang is noticed within
@@ -103,8 +118,24 @@ extension BreakerHTTPClient {
         /// logs, metrics and traces.
         @Sendable
         public static func hostName(_ request: HTTPClientRequest) -> String {
-            let url = Substring(request.url)
-            guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else { return request.url }
+            hostName(url: request.url)
+        }
+
+        /// `scheme://authority` of `url` as written (a slice: nothing copied), the part its host's name
+        /// is made of; `nil` for a URL without one.
+        static func origin(of url: String) -> Substring? {
+            let utf8 = url.utf8
+            guard let colon = utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+            let rest = utf8[colon...]
+            guard rest.starts(with: "://".utf8) else { return nil }
+            let authorityStart = utf8.index(colon, offsetBy: 3)
+            let end = utf8[authorityStart...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? utf8.endIndex
+            return url[url.startIndex..<end]
+        }
+
+        static func hostName(url: String) -> String {
+            let url = Substring(url)
+            guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else { return String(url) }
             let scheme = url[..<colon]
             var authority = url[url.index(colon, offsetBy: 3)...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
             if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }  // no credentials

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Breaker
+import BreakerMetrics
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -37,6 +38,8 @@ import Foundation
 /// - **Hangs**: requests count as slow while they run past the slow-call threshold, so a host that stops
 ///   answering opens its breaker within about a second; the requests that hang are then cancelled
 ///   (``Configuration/cancelsHungRequestsOnOpen``), freeing their connections for the trial.
+/// - **Metrics per host**: each host's breaker reports to ``Configuration/metricsFactory`` through a
+///   `BreakerMetricsListener` labelled with its name (`host:port`, as in logs and traces).
 /// - **Bodies are never read**: the response is handed back with its body unread, whatever its status.
 public final class BreakerHTTPClient: Sendable {
     /// The client requests are sent with.
@@ -48,6 +51,9 @@ public final class BreakerHTTPClient: Sendable {
     /// Whether ``client`` was made here, and so is shut down by ``shutdown()``.
     private let ownsClient: Bool
     private let hosts = Mutex<[String: HostRequests]>([:])
+    /// The hosts by the `scheme://authority` of the URLs that reached them, while breakers are named by
+    /// ``Configuration/hostName(_:)``: a request finds its host without building its name.
+    private let hostsByOrigin = Mutex<[Substring: HostRequests]>([:])
 
     /// A client with an HTTP client of its own (``Configuration/httpClientConfiguration``), whose hosts
     /// get breakers built on `configuration` (validated now), each with `listeners`. Call ``shutdown()``
@@ -97,7 +103,17 @@ public final class BreakerHTTPClient: Sendable {
 
     /// The host `request` goes to, made on first use.
     func host(for request: HTTPClientRequest) -> HostRequests {
-        let name = configuration.breakerName(request)
+        guard configuration.customBreakerName == nil, let origin = Configuration.origin(of: request.url) else {
+            return host(named: configuration.breakerName(request))
+        }
+        if let host = hostsByOrigin.withLock({ $0[origin] }) { return host }
+        let host = host(named: Configuration.hostName(url: request.url))
+        hostsByOrigin.withLock { $0[Substring(String(origin))] = host }  // a copy: the key keeps no request's URL alive
+        return host
+    }
+
+    /// The host named `name`, made on first use.
+    private func host(named name: String) -> HostRequests {
         if let host = hosts.withLock({ $0[name] }) { return host }
         let breaker = breakers.breaker(named: name)
         let made = HostRequests(breaker: breaker, retryBudget: configuration.retryBudget?())
@@ -107,6 +123,9 @@ public final class BreakerHTTPClient: Sendable {
             return (made, true)
         }
         if isNew && configuration.cancelsHungRequestsOnOpen { breaker.addListener(host) }
+        if isNew, let factory = configuration.metricsFactory {
+            breaker.addListener(BreakerMetricsListener(for: breaker, factory: factory, options: configuration.metricsOptions))
+        }
         return host
     }
 
