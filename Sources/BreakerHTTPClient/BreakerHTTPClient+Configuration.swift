@@ -86,7 +86,8 @@ extension BreakerHTTPClient {
         ///
         /// - **Slow calls**: a request taking 1 s or more is slow, counted while it runs
         ///   (``SlowCallPolicy/countsRunningCalls``); half of the last 20 calls slow (10 at least) opens.
-        ///   A hang opens the breaker within the threshold and a quarter, at a few requests a second.
+        ///   A hang opens the breaker once 10 hung requests have run 1 s: at 10 requests a second or
+        ///   more, within 2.25 s of its start (1.2–1.45 s at 50 a second); slower traffic takes longer.
         /// - **Failures**: half of the last 20 calls failing (10 at least) opens.
         /// - **A deadline** (`timeLimit`, the client's ``timeout``) of 10 s.
         /// - **Open period**: 1 s, doubled after each failed trial up to 30 s, ±10 % jitter. A trial is one
