@@ -156,8 +156,8 @@ struct HTTPClientIntegrationTests {
 
         // Healthy again: the breaker closes within one trial cycle, and rejects nothing once closed.
         server.set(.healthy)
+        let healthyAgain = ContinuousClock.now  // before the port listens: no call started earlier can be answered
         try await server.restart()
-        let healthyAgain = ContinuousClock.now
         let closed = try await waitFor(log, .closed, after: healthyAgain, within: .seconds(40))
         let afterRefusal = recovery(log, healthy: healthyAgain, closed: closed)
         timings.append("recovery after refusal \(afterRefusal) (healthy → closed \(healthyAgain.duration(to: closed.at)))")
@@ -180,7 +180,9 @@ struct HTTPClientIntegrationTests {
         #expect(afterClosing.isEmpty, "once closed again, nothing rejected; not: \(afterClosing.map { "\($0.outcome) at +\(closed.at.duration(to: $0.start)) for \($0.duration)" })")
         #expect(during(unavailable, opened.at).contains { $0.outcome == .status(503) })
         #expect(during(hanging, healthyAfterHang).contains { $0.outcome == .cancelledAsHung }, "hung requests were cancelled")
-        #expect(during(refusing, healthyAgain).allSatisfy { $0.outcome != .status(200) })
+        // (A connection accepted as the server stopped may still answer a request just after.)
+        let whileRefusing = during(refusing + .milliseconds(100), healthyAgain).filter { $0.outcome == .status(200) }
+        #expect(whileRefusing.isEmpty, "nothing answered while refusing: \(whileRefusing.map { "+\(refusing.duration(to: $0.start))" })")
         #expect(during(refusing, healthyAgain).contains { $0.outcome == .rejected })
         // No request holds on to a hung dependency: each is cancelled once the breaker opens and it is slow.
         let held = all.filter { $0.end < stopping && $0.duration > scenario.threshold + .milliseconds(1_500) }
