@@ -22,7 +22,8 @@ let httpTargets: [Target] = [
     .target(
         name: "BreakerHTTPClient",
         dependencies: [
-            "Breaker",
+            "Breaker", "BreakerMetrics",
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -34,6 +35,7 @@ let httpTargets: [Target] = [
         name: "BreakerHTTPClientTests",
         dependencies: [
             "Breaker", "BreakerTestKit", "BreakerHTTPClient",
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -14,6 +14,7 @@ let package = Package(
         .package(name: "swift-breaker", path: "../"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // The MallocInterposer trait replaces the default jemalloc trait, whose package is not mirrored here.
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.0", traits: ["MallocInterposer"]),
     ],
@@ -25,6 +26,8 @@ let package = Package(
                 .product(name: "BreakerLogging", package: "swift-breaker"),
                 .product(name: "BreakerMetrics", package: "swift-breaker"),
                 .product(name: "BreakerRedis", package: "swift-breaker"),
+                .product(name: "BreakerHTTPClient", package: "swift-breaker"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],

@@ -76,7 +76,7 @@ extension CircuitBreaker {
         }
         // Look the listeners up only if one may want this outcome: a plain success is wanted only by
         // listeners of every call, which the call found at admission.
-        let wanted = outcome == .success && !slow ? Flags.callEvents : Flags.callEvents | Flags.outcomeEvents
+        let wanted = outcome == .success && !(slow || countedWhileRunning) ? Flags.callEvents : Flags.callEvents | Flags.outcomeEvents
         let listeners = flags.load(ordering: .relaxed) & wanted != 0 ? outcomeListeners(isReading: admitted.listeners != nil) : (list: nil, retained: false)
         defer { if listeners.retained { listeners.list?.release() } }
         if countedWhileRunning {
@@ -85,6 +85,9 @@ extension CircuitBreaker {
             case .failure: emit(.failed, to: listeners.list, error: error ?? ReportedFailure(), duration: duration)
             case .ignored: emit(.ignored, to: listeners.list, error: error, duration: duration)
             }
+            // Heard as slow when it ends, as a call judged slow at its end is: a slow counter then counts
+            // every call the window counted as slow.
+            emit(.slow, to: listeners.list, error: error, duration: duration)
             return .proceed
         }
         return settle(admitted, outcome: outcome, error: error, at: now, slow: slow, duration: duration, word: word, listeners: listeners.list)

@@ -90,8 +90,9 @@ public final class RetryBudget: Sendable {
         reserve = Atomic(max(0, minimumTokens))
     }
 
-    /// Records a first attempt.
-    func deposit() {
+    /// Records a first attempt. ``CircuitBreaker/call(retrying:_:)`` calls it; a retry loop of your own
+    /// (an integration's) calls it once per call, before the first attempt.
+    public func deposit() {
         let cap = Int(ratio * 100 * 1000)
         let gain = Int(ratio * 1000)
         var current = milliTokens.load(ordering: .relaxed)
@@ -102,8 +103,8 @@ public final class RetryBudget: Sendable {
         }
     }
 
-    /// Takes the token for one retry; `false` when the budget is spent.
-    func withdraw() -> Bool {
+    /// Takes the token for one retry; `false` when the budget is spent (then do not retry).
+    public func withdraw() -> Bool {
         var current = milliTokens.load(ordering: .relaxed)
         while current >= 1000 {
             let (exchanged, original) = milliTokens.compareExchange(expected: current, desired: current - 1000, ordering: .relaxed)

@@ -3,10 +3,10 @@ import NIOHTTP1
 
 /// A response whose status counts as a failure (by default 5xx and 429), as the breaker records it.
 ///
-/// ``BreakerHTTPClient/execute(_:timeout:logger:)`` returns such a response to its caller like any
+/// ``BreakerHTTPClient/execute(_:timeout:logger:fallback:)`` returns such a response to its caller like any
 /// other and reports this error to the host's breaker, so that a trip it causes can be sized by the
 /// response's `Retry-After` (see ``OpenDurationPolicy/honoringRetryAfter(maximum:otherwise:)``).
-/// ``BreakerHTTPClient/execute(_:retrying:timeout:logger:)`` throws it when the attempts run out.
+/// ``BreakerHTTPClient/execute(_:retrying:timeout:logger:fallback:)`` throws it when the attempts run out.
 public struct HTTPResponseFailure: RetryAfterProviding, CustomStringConvertible {
     /// The response's status.
     public var status: HTTPResponseStatus

@@ -1,5 +1,6 @@
 import Breaker
 import CoreMetrics
+import Synchronization
 
 /// A listener that reports a breaker's calls, state, call durations and transitions to swift-metrics.
 ///
@@ -23,6 +24,9 @@ import CoreMetrics
 /// | `breaker_state` | gauge | none; 0 closed, 1 half-open, 2 open | 1 |
 /// | `breaker_call_duration` | timer (nanoseconds) | `outcome`: `success`, `failure`, `ignored` | 3 (none with ``Options/recordsDurations`` off) |
 /// | `breaker_transitions_total` | counter | `to` and `cause`, the pairs in ``transitionDimensions`` | 19 (3 with ``Options/transitionCauses`` off: `to` only) |
+/// | `breaker_failure_rate` | gauge | none; failures / calls in the window, 0...1 | 1 |
+/// | `breaker_slow_call_rate` | gauge | none; slow calls / calls in the window, 0...1 | 1 |
+/// | `breaker_seconds_until_trial` | gauge | none; while open, seconds until a trial is let through; else 0 | 1 |
 ///
 /// - `success` counts calls that succeeded or threw an excluded error; `failure` counted failures;
 ///   `ignored` calls the breaker did not count (cancelled, or so classified); `rejected` calls
@@ -36,6 +40,12 @@ import CoreMetrics
 /// - `breaker_transitions_total`'s `to` is `closed`, `half_open` or `open`; `cause` is a snake-case
 ///   `TransitionCause.Kind`, limited to the causes that can enter that state, plus `other` for a kind
 ///   the core may add later.
+/// - The rate gauges are read from the breaker's window on each failure, slow call, rejection and
+///   transition, and on every 32nd success (a rate that only successes lower lags by at most 31
+///   calls). `breaker_seconds_until_trial` is set when the circuit opens and at each rejection (the
+///   rejection's `retryAfter`), and to 0 when it leaves open: with no traffic it is not counted down.
+/// - ``help`` has a one-line description of each metric, for an exporter's `# HELP` lines (swift-metrics
+///   has no place for them).
 ///
 /// **Cost.** The listener wants the outcome of every call, so calls leave the breaker's lock-free fast
 /// path (one event per call, two clock reads with the timer). Per event it does one switch and one
@@ -95,6 +105,27 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
     /// try testMetrics.expectCounter(BreakerMetricsListener.transitionsLabel, [("breaker", "db"), ("to", "open"), ("cause", "manual")])
     /// ```
     public static let transitionsLabel = "breaker_transitions_total"
+    /// The label of the failure-rate gauge (failures / calls in the window, 0...1).
+    public static let failureRateLabel = "breaker_failure_rate"
+    /// The label of the slow-call-rate gauge (slow calls / calls in the window, 0...1).
+    public static let slowCallRateLabel = "breaker_slow_call_rate"
+    /// The label of the gauge of seconds until the open circuit lets a trial through (0 when not open).
+    public static let secondsUntilTrialLabel = "breaker_seconds_until_trial"
+
+    /// A one-line description of each metric, by label, for an exporter's `# HELP` lines.
+    ///
+    /// ```swift
+    /// BreakerMetricsListener.help["breaker_state"]   // "Circuit state: 0 closed, 1 half-open, 2 open."
+    /// ```
+    public static let help: [String: String] = [
+        callsLabel: "Calls through the breaker by outcome (success, failure, ignored and rejected add up to every call; slow counts calls that reached the slow-call threshold, also counted under their outcome).",
+        stateLabel: "Circuit state: 0 closed, 1 half-open, 2 open.",
+        durationLabel: "Duration of completed calls by outcome, in nanoseconds.",
+        transitionsLabel: "State transitions by target state and cause.",
+        failureRateLabel: "Failures / calls in the breaker's window (0 to 1).",
+        slowCallRateLabel: "Slow calls / calls in the breaker's window (0 to 1).",
+        secondsUntilTrialLabel: "Seconds until the open circuit lets a trial call through; 0 when not open.",
+    ]
 
     /// The value of `breaker_state` for `state`: 0 closed, 1 half-open, 2 open.
     ///
@@ -189,6 +220,11 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
     private let slow: Counter
     private let rejections: Counter
     private let state: Gauge
+    private let failureRate: Gauge
+    private let slowCallRate: Gauge
+    private let secondsUntilTrial: Gauge
+    /// Successes heard, to read the window's rates on every 32nd.
+    private let successesHeard = Atomic<Int>(0)
     private let successDuration: Timer?
     private let failureDuration: Timer?
     private let ignoredDuration: Timer?
@@ -235,6 +271,9 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
         failureDuration = duration("failure")
         ignoredDuration = duration("ignored")
         state = Gauge(label: Self.stateLabel, dimensions: [breaker], factory: factory)
+        failureRate = Gauge(label: Self.failureRateLabel, dimensions: [breaker], factory: factory)
+        slowCallRate = Gauge(label: Self.slowCallRateLabel, dimensions: [breaker], factory: factory)
+        secondsUntilTrial = Gauge(label: Self.secondsUntilTrialLabel, dimensions: [breaker], factory: factory)
         func counters(_ target: CircuitState) -> TransitionCounters {
             let to = ("to", Self.dimensionValue(of: target))
             guard options.transitionCauses else {
@@ -252,6 +291,9 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
         if options.recordsDurations { interests.insert(.durations) }
         self.interests = interests
         state.record(Self.gaugeValue(of: initialState))
+        failureRate.record(0.0)
+        slowCallRate.record(0.0)
+        secondsUntilTrial.record(0.0)
     }
 
     /// A listener for `breaker`: named after it (`unnamed` for a breaker without a name), with the
@@ -279,19 +321,25 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
         case .succeeded:
             successes.increment()
             if let timer = successDuration, let duration = event.duration { timer.recordNanoseconds(Self.nanoseconds(duration)) }
+            if successesHeard.wrappingAdd(1, ordering: .relaxed).oldValue & 31 == 31 { recordRates(of: breaker) }
         case .failed:
             failures.increment()
             if let timer = failureDuration, let duration = event.duration { timer.recordNanoseconds(Self.nanoseconds(duration)) }
+            recordRates(of: breaker)
         case .rejected:
             rejections.increment()
+            if let retryAfter = event.retryAfter { secondsUntilTrial.record(Self.seconds(retryAfter)) }
         case .ignored:
             ignored.increment()
             if let timer = ignoredDuration, let duration = event.duration { timer.recordNanoseconds(Self.nanoseconds(duration)) }
         case .slow:
             slow.increment()
+            recordRates(of: breaker)
         case .stateChanged:
             guard let change = event.change else { return }
             state.record(Self.gaugeValue(of: change.state))
+            secondsUntilTrial.record(change.state == .open ? Self.seconds(change.snapshot.openRemaining ?? .zero) : 0)
+            recordRates(of: breaker)
             let counters =
                 switch change.state {
                 case .closed: transitions.closed
@@ -302,6 +350,17 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
         default:
             break
         }
+    }
+
+    /// Reads the window's rates into their gauges (the breaker's lock, briefly; never while it runs a call).
+    private func recordRates(of breaker: CircuitBreaker) {
+        let window = breaker.metrics.window
+        failureRate.record(window.failureRate)
+        slowCallRate.record(window.slowCallRate)
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(nanoseconds(duration)) / 1_000_000_000
     }
 
     /// `duration` in whole nanoseconds, saturating.

@@ -1,21 +1,23 @@
 import AsyncHTTPClient
 import Breaker
 import BreakerHTTPClient
+import NIOCore
 import NIOHTTP1
 import Synchronization
 import Testing
 
-@Suite("BreakerHTTPClient: naming, statuses and retries")
+@Suite("BreakerHTTPClient: naming, configuration, statuses, retries and fallbacks")
 struct BreakerHTTPClientTests {
     @Test(arguments: [
-        ("http://Example.com/a/b?c", "http://example.com:80"),
-        ("https://api.example.com", "https://api.example.com:443"),
-        ("https://user:secret@api.example.com:8443/x", "https://api.example.com:8443"),
-        ("http://[::1]/x", "http://[::1]:80"),
-        ("http://[::1]:8080/x", "http://[::1]:8080"),
+        ("http://Example.com/a/b?c", "example.com:80"),
+        ("https://api.example.com", "api.example.com:443"),
+        ("HTTPS://api.example.com/", "api.example.com:443"),
+        ("https://user:secret@api.example.com:8443/x", "api.example.com:8443"),
+        ("http://[::1]/x", "[::1]:80"),
+        ("http://[::1]:8080/x", "[::1]:8080"),
         ("not a url", "not a url"),
     ])
-    func eachHostHasABreakerOfItsOwn(_ url: String, _ name: String) {
+    func eachHostHasABreakerOfItsOwnNamedByHostAndPort(_ url: String, _ name: String) {
         #expect(BreakerHTTPClient.Configuration.hostName(HTTPClientRequest(url: url)) == name)
     }
 
@@ -25,13 +27,45 @@ struct BreakerHTTPClientTests {
         #expect(judge(.ok) == .success && judge(.notFound) == .success && judge(.badRequest) == .success)
     }
 
+    @Test func invalidConfigurationNamesTheField() {
+        func field(_ change: (inout BreakerHTTPClient.Configuration) -> Void) -> String? {
+            var configuration = BreakerHTTPClient.Configuration()
+            change(&configuration)
+            do { try configuration.validate() } catch { return error.field }
+            return nil
+        }
+        #expect(field { $0.connectionsPerHost = 0 } == "connectionsPerHost")
+        #expect(field { $0.connectTimeout = .zero } == "connectTimeout")
+        #expect(field { $0.timeout = .zero } == "timeout")
+        #expect(field { $0.breaker.slowCalls?.rate = 2 } == "breaker.slowCalls.rate")
+        #expect(field { _ in } == nil)
+    }
+
+    /// The breaker's `timeLimit` is the client's deadline: one value under two names.
+    @Test func theBreakersTimeLimitIsTheRequestsDeadline() async throws {
+        let server = try await FlakyServer.start()
+        server.set(.hanging)
+        var configuration = BreakerHTTPClient.Configuration()
+        configuration.breaker.timeLimit = .milliseconds(300)
+        #expect(configuration.timeout == .milliseconds(300))
+        let http = try BreakerHTTPClient(configuration: configuration)
+        let start = ContinuousClock.now
+        await #expect(throws: HTTPClientError.deadlineExceeded) {
+            try await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(server.port)/"))
+        }
+        #expect(start.duration(to: .now) < .seconds(3), "the deadline was the time limit, not the 10 s default")
+        try await http.shutdown()
+        try await server.stop()
+    }
+
     /// A retried GET waits out the `Retry-After` the tripping response asked for, then gets through.
     @Test func aRetryNeverGoesBackBeforeTheServersRetryAfter() async throws {
         let server = try await FlakyServer.start()
         server.set(.unavailable)
         var configuration = BreakerHTTPClient.Configuration()
+        configuration.breaker.trip = .consecutiveFailures
         configuration.breaker.failMax = 2
-        let http = try BreakerHTTPClient(client: .shared, configuration: configuration)
+        let http = try BreakerHTTPClient(configuration: configuration)
         let request = HTTPClientRequest(url: "http://127.0.0.1:\(server.port)/")
         let start = ContinuousClock.now
         async let response = http.execute(request, retrying: RetryPolicy(maxAttempts: 4, initialDelay: .milliseconds(10), jitter: 0))
@@ -41,13 +75,14 @@ struct BreakerHTTPClientTests {
         #expect(try await response.status == .ok)
         #expect(start.duration(to: .now) >= .milliseconds(1_950), "the third attempt waited for the open period")
         #expect(server.answered.withLock { $0 } == [503: 2, 200: 1])
+        try await http.shutdown()
         try await server.stop()
     }
 
     @Test func aPostIsSentOnceAndItsFailureThrownWithTheServersWait() async throws {
         let server = try await FlakyServer.start()
         server.set(.unavailable)
-        let http = try BreakerHTTPClient(client: .shared)
+        let http = try BreakerHTTPClient()
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(server.port)/orders")
         request.method = .POST
         let error = await #expect(throws: HTTPResponseFailure.self) {
@@ -55,6 +90,72 @@ struct BreakerHTTPClientTests {
         }
         #expect(error?.status == .serviceUnavailable && error?.retryAfter == .seconds(2))
         #expect(server.answered.withLock { $0 } == [503: 1])
+        try await http.shutdown()
+        try await server.stop()
+    }
+
+    /// One deadline covers every attempt: a hung first attempt uses it up, and no retry follows.
+    @Test func retriesShareOneDeadline() async throws {
+        let server = try await FlakyServer.start()
+        server.set(.hanging)
+        let http = try BreakerHTTPClient()
+        let request = HTTPClientRequest(url: "http://127.0.0.1:\(server.port)/")
+        let start = ContinuousClock.now
+        await #expect(throws: HTTPClientError.deadlineExceeded) {
+            try await http.execute(request, retrying: RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(10)), timeout: .milliseconds(500))
+        }
+        let elapsed = start.duration(to: .now)
+        #expect(elapsed >= .milliseconds(450) && elapsed < .milliseconds(1_400), "three attempts in one 0.5 s deadline, not 0.5 s each: \(elapsed)")
+        #expect(server.arrivals.withLock { $0.count } == 1)
+        try await http.shutdown()
+        try await server.stop()
+    }
+
+    /// A retry whose breaker reopens after the deadline is not waited for.
+    @Test func aRetryThatCouldOnlyStartAfterTheDeadlineIsNotWaitedFor() async throws {
+        let server = try await FlakyServer.start()
+        server.set(.unavailable)  // Retry-After: 2
+        var configuration = BreakerHTTPClient.Configuration()
+        configuration.breaker.trip = .consecutiveFailures
+        configuration.breaker.failMax = 1
+        let http = try BreakerHTTPClient(configuration: configuration)
+        let start = ContinuousClock.now
+        await #expect(throws: (any Error).self) {
+            try await http.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(server.port)/"), retrying: RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(10)),
+                timeout: .seconds(1))
+        }
+        #expect(start.duration(to: .now) < .milliseconds(900), "gave up at once: the breaker reopens after the 1 s deadline")
+        #expect(server.answered.withLock { $0 } == [503: 1])
+        try await http.shutdown()
+        try await server.stop()
+    }
+
+    /// A fallback answers for a rejection (and sees when the breaker reopens) and for a failing status.
+    @Test func aFallbackAnswersForRejectionsAndFailures() async throws {
+        let server = try await FlakyServer.start()
+        server.set(.unavailable)
+        var configuration = BreakerHTTPClient.Configuration()
+        configuration.breaker.trip = .consecutiveFailures
+        configuration.breaker.failMax = 1
+        let http = try BreakerHTTPClient(configuration: configuration)
+        let request = HTTPClientRequest(url: "http://127.0.0.1:\(server.port)/")
+        let seen = Mutex<[String]>([])
+        let fallback: @Sendable (any Error) async throws -> HTTPClientResponse = { error in
+            switch error {
+            case let failure as HTTPResponseFailure: seen.withLock { $0.append("failure \(failure.status.code)") }
+            case let rejection as CircuitBreakerError:
+                seen.withLock { $0.append("\(rejection.reason) \(rejection.retryAfter > .seconds(1) && rejection.retryAfter <= .milliseconds(2_100))") }
+            default: seen.withLock { $0.append("other \(error)") }
+            }
+            return HTTPClientResponse(status: .ok, body: .bytes(ByteBuffer(string: "cached")))
+        }
+        #expect(try await http.execute(request, fallback: fallback).status == .ok)
+        #expect(try await http.execute(request, fallback: fallback).status == .ok)
+        #expect(try await http.execute(request, retrying: RetryPolicy(maxAttempts: 1), fallback: fallback).status == .ok)
+        #expect(seen.withLock { $0 } == ["failure 503", "open true", "open true"])
+        #expect(server.answered.withLock { $0 } == [503: 1], "the rejected requests were not sent")
+        try await http.shutdown()
         try await server.stop()
     }
 }

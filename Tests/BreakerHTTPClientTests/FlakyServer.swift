@@ -4,12 +4,15 @@ import NIOPosix
 import Synchronization
 
 /// A small HTTP/1.1 server on a free loopback port whose behaviour a test switches: healthy (200),
-/// unavailable (503 with `Retry-After: 2`), hanging (reads requests, never answers), or stopped (the
-/// port refuses connections) and started again on the same port.
+/// unavailable (503 with `Retry-After: 2`), hanging (reads requests, never answers), slow (200 after
+/// ``slowDelay``), or stopped (the port refuses connections) and started again on the same port.
 final class FlakyServer: Sendable {
     enum Behaviour: UInt8 {
-        case healthy, unavailable, hanging
+        case healthy, unavailable, hanging, slow
     }
+
+    /// How long a slow server takes to answer.
+    static let slowDelay = TimeAmount.milliseconds(1_500)
 
     let port: Int
     private let behaviour = Atomic<UInt8>(Behaviour.healthy.rawValue)
@@ -17,6 +20,8 @@ final class FlakyServer: Sendable {
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
     /// Requests answered, by status code.
     let answered = Mutex<[UInt: Int]>([:])
+    /// When each request arrived.
+    let arrivals = Mutex<[ContinuousClock.Instant]>([])
 
     private init(port: Int, listener: any Channel) {
         self.port = port
@@ -71,6 +76,7 @@ final class FlakyServer: Sendable {
 
     fileprivate func opened(_ channel: any Channel) { connections.withLock { $0[ObjectIdentifier(channel)] = channel } }
     fileprivate func closed(_ channel: any Channel) { _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
+    fileprivate func arrived() { arrivals.withLock { $0.append(.now) } }
     fileprivate func count(_ status: HTTPResponseStatus) { answered.withLock { $0[status.code, default: 0] += 1 } }
 }
 
@@ -95,8 +101,15 @@ private final class Responder: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .end = unwrapInboundIn(data), let server = server() else { return }
+        server.arrived()
         switch server.current {
         case .hanging: return
+        case .slow:
+            let bound = NIOLoopBound((responder: self, context: context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: FlakyServer.slowDelay) {
+                guard bound.value.context.channel.isActive else { return }
+                bound.value.responder.respond(bound.value.context, .ok, headers: ["content-length": "2"], body: "ok", server)
+            }
         case .healthy: respond(context, .ok, headers: ["content-length": "2"], body: "ok", server)
         case .unavailable: respond(context, .serviceUnavailable, headers: ["content-length": "0", "retry-after": "2"], body: nil, server)
         }

@@ -129,6 +129,40 @@ struct MetricsTests {
         #expect(try f.timer("ignored").values == [20_000_000])
     }
 
+    @Test("the rate gauges follow the window, and the seconds until a trial the open period")
+    func rateAndTrialGauges() throws {
+        var configuration = CircuitBreaker.Configuration()
+        configuration.trip = .failureRate(0.5, minimumCalls: 4)
+        configuration.window = .lastCalls(4)
+        configuration.resetTimeout = .seconds(30)
+        configuration.slowCalls = SlowCallPolicy(threshold: .seconds(1), rate: 1, minimumCalls: 100)
+        let f = MetricsFixture(configuration: configuration)
+        func gauge(_ label: String) throws -> Double? { try f.metrics.expectGauge(label, [("breaker", "db")]).lastValue }
+        #expect(try gauge("breaker_failure_rate") == 0 && gauge("breaker_seconds_until_trial") == 0)
+        try f.succeed(taking: .seconds(2))  // slow
+        f.fail()
+        #expect(try gauge("breaker_failure_rate") == 0.5 && gauge("breaker_slow_call_rate") == 0.5)
+        try f.succeed()
+        f.fail()  // 2 of 4: opens for 30 s
+        #expect(f.breaker.state == .open)
+        #expect(try gauge("breaker_seconds_until_trial") == 30)
+        f.clock.advance(by: .seconds(10))
+        f.rejected()
+        #expect(try gauge("breaker_seconds_until_trial") == 20, "each rejection tells the time left")
+        f.clock.advance(by: .seconds(20))
+        try f.succeed()  // the trial closes the circuit
+        #expect(try gauge("breaker_seconds_until_trial") == 0)
+    }
+
+    @Test("every metric has a line of help")
+    func everyMetricHasHelp() {
+        for label in ["breaker_calls_total", "breaker_state", "breaker_call_duration", "breaker_transitions_total",
+                      "breaker_failure_rate", "breaker_slow_call_rate", "breaker_seconds_until_trial"] {
+            #expect(BreakerMetricsListener.help[label]?.isEmpty == false, "\(label)")
+        }
+        #expect(BreakerMetricsListener.help.count == 7)
+    }
+
     @Test("the state gauge and the transition counters follow every transition")
     func gaugeFollowsTransitions() throws {
         let f = MetricsFixture(configuration: MetricsFixture.consecutive(failMax: 1, resetTimeout: .seconds(30)))
@@ -215,7 +249,8 @@ struct MetricsTests {
                     ("open", "other"),
                 ].map { render("breaker_transitions_total", [("breaker", "db"), ("to", $0.0), ("cause", $0.1)]) })
         let expectedTimers: Set<String> = Set(["success", "failure", "ignored"].map { render("breaker_call_duration", [("breaker", "db"), ("outcome", $0)]) })
-        let expectedRecorders: Set<String> = [render("breaker_state", [("breaker", "db")])]
+        let expectedRecorders: Set<String> = Set(
+            ["breaker_state", "breaker_failure_rate", "breaker_slow_call_rate", "breaker_seconds_until_trial"].map { render($0, [("breaker", "db")]) })
 
         func check() {
             #expect(Set(f.metrics.counters.map { render($0.label, $0.dimensions) }) == expectedCounters)
@@ -223,7 +258,7 @@ struct MetricsTests {
             #expect(Set(f.metrics.timers.map { render($0.label, $0.dimensions) }) == expectedTimers)
             #expect(f.metrics.timers.count == 3)
             #expect(Set(f.metrics.recorders.map { render($0.label, $0.dimensions) }) == expectedRecorders)
-            #expect(f.metrics.recorders.count == 1)
+            #expect(f.metrics.recorders.count == 4)
             #expect(f.metrics.recorders.allSatisfy { !$0.aggregate })  // a gauge
             #expect(f.metrics.meters.isEmpty)
         }

@@ -323,6 +323,9 @@ final class ReferenceModel {
             switch outcome {
             case .ignored:
                 releaseTrial(ticket)
+            case .success where slow:  // a slow trial is a failed trial; the caller still gets its value
+                failureCount += 1
+                trip()
             case .success:
                 releaseTrial(ticket)
                 failureCount = 0

@@ -53,6 +53,33 @@ struct RunningCallsTests {
         #expect(f.breaker.metrics.window.calls == 3 && f.breaker.metrics.window.slowCalls == 2)
     }
 
+    /// Counts the `slow` events a breaker sends.
+    final class SlowEvents: CircuitBreakerListener, Sendable {
+        let count = Mutex(0)
+        var interests: BreakerEvent.Kinds { [.slow] }
+        func handle(_ event: BreakerEvent, from breaker: CircuitBreaker) {
+            if event.kind == .slow { count.withLock { $0 += 1 } }
+        }
+    }
+
+    /// A slow-call counter (a metrics listener's) counts the calls counted slow while they ran, when
+    /// they end, as it counts a call judged slow at its end.
+    @Test func aCallCountedWhileRunningIsHeardAsSlowWhenItEnds() throws {
+        let f = PolicyFixture(Self.slowCalls(rate: 1, minimumCalls: 100))
+        let slowEvents = SlowEvents()
+        f.breaker.addListener(slowEvents)
+        let hung = try f.breaker.acquirePermit()
+        let alsoHung = try f.breaker.acquirePermit()
+        f.clock.advance(by: .milliseconds(1200))
+        let fresh = try f.breaker.acquirePermit()
+        #expect(f.breaker.metrics.window.slowCalls == 2)
+        hung.succeeded()
+        alsoHung.ignored()
+        fresh.succeeded()
+        #expect(slowEvents.count.withLock { $0 } == 2, "both hung calls heard as slow, the fresh one not")
+        #expect(f.breaker.metrics.window.slowCalls == 2, "and still counted once in the window")
+    }
+
     @Test func aSlowCallThatEndsBeforeItIsClaimedIsRecordedOnceAsUsual() throws {
         let f = PolicyFixture(Self.slowCalls(rate: 1, minimumCalls: 100))
         let call = try f.breaker.acquirePermit()

@@ -9,6 +9,8 @@
 
 import Benchmark
 import Breaker
+import AsyncHTTPClient
+import BreakerHTTPClient
 import BreakerRedis
 import BreakerLogging
 import BreakerMetrics
@@ -281,6 +283,40 @@ let benchmarks: @Sendable () -> Void = {
     open.open()
     Benchmark("14 ours: rejection while open, sync", configuration: perKilo) { benchmark in
         for i in benchmark.scaledIterations { blackHole(rejectedCall(open, i)) }
+    }
+
+    let openAsync = CircuitBreaker(name: "open-async", failMax: 5, resetTimeout: .seconds(3600))
+    openAsync.open()
+    Benchmark("33 ours: rejection while open, async", configuration: perKilo) { benchmark async in
+        for i in benchmark.scaledIterations {
+            do {
+                blackHole(try await openAsync.call { await workAsync(i) })
+            } catch let error as CircuitBreakerError {
+                blackHole(error)
+            } catch {
+                fatalError("unexpected error \(error)")
+            }
+        }
+    }
+
+    // A rejected request through BreakerHTTPClient: the host's breaker found from the URL, then rejected
+    // without touching the network. Against row 33, what the client adds to a rejection.
+    var rejecting = BreakerHTTPClient.Configuration()  // the defaults, but open for an hour once opened
+    rejecting.breaker.resetTimeout = .seconds(3600)
+    rejecting.breaker.openDuration = .fixed
+    let http = try! BreakerHTTPClient(client: .shared, configuration: rejecting)
+    let rejectedRequest = HTTPClientRequest(url: "https://inventory.internal.example:8443/stock/42")
+    http.breaker(for: rejectedRequest).open()
+    Benchmark("34 ours: rejected execute through BreakerHTTPClient", configuration: perKilo) { benchmark async in
+        for _ in benchmark.scaledIterations {
+            do {
+                blackHole(try await http.execute(rejectedRequest))
+            } catch let error as CircuitBreakerError {
+                blackHole(error)
+            } catch {
+                fatalError("unexpected error \(error)")
+            }
+        }
     }
 
     let openFallback = CircuitBreaker(name: "open-fallback", failMax: 5, resetTimeout: .seconds(3600))

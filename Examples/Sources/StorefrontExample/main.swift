@@ -6,9 +6,10 @@
 //     curl localhost:8080/metrics                             # breaker_calls_total, breaker_state, ...
 //
 // The downstream ("inventory", on the second port, in the same process) answers 503 with
-// `Retry-After: 3` to its requests 4 to 6, and 200 otherwise: the breaker opens after three failures
-// in a row, for the 3 s the server asked; the storefront answers from its fallback meanwhile, and the
-// first request after that is the trial that closes the breaker again.
+// `Retry-After: 3` to its requests 4 to 10, and 200 otherwise. With BreakerHTTPClient's defaults the
+// breaker opens once half of at least 10 calls failed (the 10th: 7 of 10), for the 3 s the server
+// asked; the storefront answers from its fallback meanwhile, and the first request after that is the
+// trial that closes the breaker again.
 import AsyncHTTPClient
 import Breaker
 import BreakerHTTPClient
@@ -33,7 +34,7 @@ let served = Atomic<Int>(0)
 let inventoryRouter = Router()
 inventoryRouter.get("stock/:id") { _, context -> Response in
     let number = served.add(1, ordering: .relaxed).newValue
-    if (4...6).contains(number) {
+    if (4...10).contains(number) {
         return Response(status: .serviceUnavailable, headers: [.retryAfter: "3"])
     }
     let id = context.parameters.get("id") ?? "?"
@@ -42,13 +43,11 @@ inventoryRouter.get("stock/:id") { _, context -> Response in
 let inventory = Application(router: inventoryRouter, configuration: .init(address: .hostname("127.0.0.1", port: inventoryPort)))
 
 // The storefront: each request for stock goes to the inventory through the host's breaker.
-var configuration = BreakerHTTPClient.Configuration()
-configuration.breaker.failMax = 3
-configuration.timeout = .seconds(2)
-let http = try BreakerHTTPClient(client: .shared, configuration: configuration)
+// The defaults: its own HTTP client, a hang noticed within about a second, recovery as fast, and
+// metrics for each host, labelled with its breaker's name ("127.0.0.1:<inventory-port>").
+let http = try BreakerHTTPClient()
 let inventoryHost = "http://127.0.0.1:\(inventoryPort)"
-let breaker = http.breaker(for: HTTPClientRequest(url: inventoryHost))
-breaker.addListener(BreakerMetricsListener(name: "inventory"))
+
 
 let router = Router()
 router.get("stock/:id") { _, context -> Response in
@@ -71,9 +70,17 @@ router.get("stock/:id") { _, context -> Response in
 router.get("metrics") { _, _ -> String in
     var exposition: [UInt8] = []
     registry.emit(into: &exposition)
-    return String(decoding: exposition, as: UTF8.self)
+    // swift-metrics carries no help text: add the breaker metrics' HELP lines before their TYPE lines.
+    return String(decoding: exposition, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map { line in
+        let words = line.split(separator: " ")
+        guard words.count >= 3, words[0] == "#", words[1] == "TYPE", let help = BreakerMetricsListener.help[String(words[2])] else {
+            return String(line)
+        }
+        return "# HELP \(words[2]) \(help)\n\(line)"
+    }.joined(separator: "\n")
 }
 let storefront = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
 
 let services = ServiceGroup(services: [inventory, storefront], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "storefront"))
 try await services.run()
+try await http.shutdown()

@@ -161,7 +161,10 @@ struct CircuitMachine: Sendable {
         guard ticket.generation == generation, mode != .disabled else { return MachineStep(.dropped) }
         var changes = MachineChanges()
         if ticket.isTrial {
-            let result = recordTrial(outcome, ticket: ticket, now: now ?? stateSince ?? 0, policy: policy, jitter: jitter, changes: &changes)
+            // With slow-call detection on, a slow trial is a failed trial: it must not close the circuit
+            // on a dependency that is still too slow (Resilience4j's half-open slow-call rate, with one trial).
+            let judged: CallOutcome = slow && outcome == .success && policy.slowThreshold != nil ? .failure : outcome
+            let result = recordTrial(judged, ticket: ticket, now: now ?? stateSince ?? 0, policy: policy, jitter: jitter, changes: &changes)
             return MachineStep(result, changes)
         }
         guard state == .closed else { return MachineStep(.dropped) }

@@ -15,7 +15,7 @@
 /// default), a call of a closed circuit that is still running past the threshold counts as slow at the
 /// next admission (within a quarter of the threshold after crossing it), so a dependency that stops
 /// answering opens the breaker while the calls hang. Such a call is counted once: its outcome, when it
-/// finally ends, is heard by listeners and metrics but not recorded in the window again.
+/// finally ends, is heard by listeners and metrics (its outcome, and `slow`) but not recorded in the window again.
 public struct SlowCallPolicy: Sendable, Hashable {
     /// A call that takes at least this long is slow.
     public var threshold: Duration
