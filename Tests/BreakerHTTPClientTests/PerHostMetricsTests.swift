@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Breaker
 import BreakerHTTPClient
 import MetricsTestKit
+import Synchronization
 import Testing
 
 @Suite("BreakerHTTPClient: metrics per host")
@@ -15,17 +16,22 @@ struct PerHostMetricsTests {
         let metrics = TestMetrics()
         var configuration = BreakerHTTPClient.Configuration()
         configuration.metricsFactory = metrics
-        configuration.timeout = .milliseconds(1_500)
+        configuration.timeout = .seconds(3)  // the hung requests still run when the third is admitted, even on a busy machine
         let http = try BreakerHTTPClient(configuration: configuration)
         let hung = HTTPClientRequest(url: "http://127.0.0.1:\(hanging.port)/")
 
-        // Two requests hang; a third, admitted 1.2 s later, counts them as slow while they run.
+        // Two requests hang; a third, admitted 1.2 s after both reached the server, counts them as slow
+        // while they run.
         async let first: Void = { _ = try? await http.execute(hung) }()
         async let second: Void = { _ = try? await http.execute(hung) }()
+        while hanging.arrivals.withLock({ $0.count }) < 2 { try await Task.sleep(for: .milliseconds(5)) }
         try await Task.sleep(for: .milliseconds(1_200))
         #expect(http.breaker(for: hung).metrics.window.slowCalls == 0)
         async let third: Void = { _ = try? await http.execute(hung) }()
-        try await Task.sleep(for: .milliseconds(100))
+        let admitted = ContinuousClock.now
+        while http.breaker(for: hung).metrics.window.slowCalls < 2 && admitted.duration(to: .now) < .seconds(1) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         #expect(http.breaker(for: hung).metrics.window.slowCalls == 2, "counted while they run")
         _ = await (first, second, third)
         _ = try await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(healthy.port)/"))

@@ -49,6 +49,7 @@ struct FleetFaultTests {
 
         /// Cancels `run()` and returns how long it took to return (printed, with `fault`).
         func stop(_ fault: String) async throws -> Duration {
+            try await whenTheExecutorIsResponsive()
             let start = ContinuousClock.now
             task.cancel()
             _ = try? await task.value
@@ -66,7 +67,7 @@ struct FleetFaultTests {
     func refusedCredentialsDegradeLoudlyOnceAndShutdownStaysQuick(_ template: String) async throws {
         let server = try await RedisServer.start(["--requirepass", "right"])
         let member = try Member(url: template.replacingOccurrences(of: "PORT", with: String(server.port)))
-        try await eventually("degraded") { member.fleet.status.condition == .degraded }
+        try await eventually(within: .seconds(15), "degraded") { member.fleet.status.condition == .degraded }
         let status = member.fleet.status
         #expect(status.reason?.contains("WRONGPASS") == true || status.reason?.contains("NOAUTH") == true, "\(status)")
         #expect(status.reason?.contains("wrong") == false, "the password is never shown: \(status)")
@@ -81,7 +82,7 @@ struct FleetFaultTests {
     @Test func credentialsFixedOnTheServerAreFoundOnTheNextRetry() async throws {
         let server = try await RedisServer.start(["--requirepass", "old"])
         let member = try Member(url: "redis://:new@127.0.0.1:\(server.port)")
-        try await eventually("degraded") { member.fleet.status.condition == .degraded }
+        try await eventually(within: .seconds(15), "degraded") { member.fleet.status.condition == .degraded }
         let admin = RedisClient(configuration: try RedisConfiguration(url: "redis://:old@127.0.0.1:\(server.port)"))
         _ = try await admin.send([.bulk("CONFIG"), .bulk("SET"), .bulk("requirepass"), .bulk("new")])
         try await eventually("sharing once the operator fixed the password") { member.fleet.status.isSharing }
@@ -98,7 +99,7 @@ struct FleetFaultTests {
         let admin = RedisClient(configuration: try RedisConfiguration(url: server.url))
         let hung = Task { try? await admin.send(hang.map(RESPValue.bulk)) }
         defer { hung.cancel() }
-        try await eventually("degraded while Redis does not answer") { member.fleet.status.condition == .degraded }
+        try await eventually(within: .seconds(15), "degraded while Redis does not answer") { member.fleet.status.condition == .degraded }
         #expect(member.fleet.status.reason?.contains("timed out") == true, "\(member.fleet.status)")
         try member.callsAreUnaffected()
         #expect(try await member.stop("Redis hung (\(hang.joined(separator: " ")))") < .seconds(1), "shutdown within a second with Redis hung")
@@ -107,7 +108,7 @@ struct FleetFaultTests {
     @Test func aRefusingRedisDegradesAndNeverHoldsACallOrTheShutdown() async throws {
         let refusing = RefusingPort()
         let member = try Member(url: "redis://127.0.0.1:\(refusing.port)")
-        try await eventually("degraded") { member.fleet.status.condition == .degraded }
+        try await eventually(within: .seconds(15), "degraded") { member.fleet.status.condition == .degraded }
         try member.callsAreUnaffected()
         #expect(member.entries(.warning).count == 1, "\(member.logs.entries)")
         #expect(try await member.stop("Redis refusing connections") < .seconds(1))
@@ -119,7 +120,7 @@ struct FleetFaultTests {
         let updates = member.fleet.statusUpdates
         try await eventually("sharing") { member.fleet.status.isSharing }
         server.stop()
-        try await eventually("degraded") { member.fleet.status.condition == .degraded }
+        try await eventually(within: .seconds(15), "degraded") { member.fleet.status.condition == .degraded }
         #expect(try member.metrics.expectGauge("breaker_fleet_sharing", [("fleet", "breaker")]).lastValue == 0)
         try await server.restart()
         try await eventually("sharing again") { member.fleet.status.isSharing }

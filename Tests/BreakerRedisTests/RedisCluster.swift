@@ -1,5 +1,4 @@
 import Foundation
-import NIOConcurrencyHelpers
 
 @testable import BreakerRedis
 
@@ -11,8 +10,6 @@ final class RedisCluster: Sendable {
     let nodes: [RedisServer]
 
     private init(nodes: [RedisServer]) { self.nodes = nodes }
-
-    deinit { ClusterAdmission.shared.leave() }
 
     /// Starts a cluster, trying again with new servers if `redis-cli` could not make one of them
     /// (a loaded machine can delay the nodes' handshake past its wait).
@@ -28,7 +25,6 @@ final class RedisCluster: Sendable {
     }
 
     private static func startOnce(masters: Int, replicasEach: Int) async throws -> RedisCluster {
-        await ClusterAdmission.shared.enter()  // left when the cluster is gone
         var nodes: [RedisServer] = []
         do {
             for _ in 0..<masters * (1 + replicasEach) {
@@ -41,10 +37,10 @@ final class RedisCluster: Sendable {
                         ], clusterBus: true))
             }
         } catch {
-            ClusterAdmission.shared.leave()
+            for node in nodes { node.stop() }
             throw error
         }
-        let cluster = RedisCluster(nodes: nodes)  // from here, its deinit leaves
+        let cluster = RedisCluster(nodes: nodes)
         try await cluster.create(replicasEach: replicasEach)
         try await cluster.waitUntilHealthy()
         return cluster
@@ -139,40 +135,5 @@ final class RedisCluster: Sendable {
         for node in [target, source] + masters.filter({ $0 !== source && $0 !== target }) {
             _ = try await client(node).send(["CLUSTER", "SETSLOT", String(slot), "NODE", targetID].map(RESPValue.bulk))
         }
-    }
-}
-
-/// At most two test clusters at a time: each is six servers gossiping every 100 ms, and a 2-core
-/// machine running many at once delays them past their node timeout (spurious failovers).
-final class ClusterAdmission: Sendable {
-    static let shared = ClusterAdmission(limit: 2)
-
-    private let state: NIOLockedValueBox<(free: Int, waiting: [CheckedContinuation<Void, Never>])>
-
-    init(limit: Int) { state = NIOLockedValueBox((limit, [])) }
-
-    func enter() async {
-        await withCheckedContinuation { continuation in
-            let admitted = state.withLockedValue { state in
-                guard state.free > 0 else {
-                    state.waiting.append(continuation)
-                    return false
-                }
-                state.free -= 1
-                return true
-            }
-            if admitted { continuation.resume() }
-        }
-    }
-
-    func leave() {
-        let next = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
-            if state.waiting.isEmpty {
-                state.free += 1
-                return nil
-            }
-            return state.waiting.removeFirst()
-        }
-        next?.resume()
     }
 }

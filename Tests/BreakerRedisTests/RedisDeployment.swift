@@ -1,5 +1,6 @@
 import BreakerRedis
 import Foundation
+import NIOConcurrencyHelpers
 import NIOSSL
 import Testing
 
@@ -45,6 +46,8 @@ struct RedisDeployment: Sendable, CustomTestStringConvertible {
         var cluster: RedisCluster? = nil
         /// For Sentinel: all of it.
         var sentinel: RedisSentinelSetup? = nil
+        /// This deployment's share of the machine (see ``ServerAdmission``), given back with the last copy.
+        var admission: ServerAdmission.Ticket? = nil
         /// The URL a user would write (for the probe processes too).
         let url: String
         /// For TLS: the throwaway authority the server's certificate is signed by.
@@ -95,7 +98,23 @@ struct RedisDeployment: Sendable, CustomTestStringConvertible {
         }
     }
 
+    /// How many Redis processes this deployment runs.
+    var processes: Int {
+        switch kind {
+        case .cluster: 6
+        case .sentinel: 5
+        default: 1
+        }
+    }
+
     func start(_ extra: [String] = []) async throws -> Running {
+        let ticket = await ServerAdmission.shared.enter(processes)
+        var running = try await startServers(extra)
+        running.admission = ticket
+        return running
+    }
+
+    private func startServers(_ extra: [String]) async throws -> Running {
         switch kind {
         case .plain:
             let server = try await RedisServer.start(extra)
@@ -124,5 +143,57 @@ struct RedisDeployment: Sendable, CustomTestStringConvertible {
             let setup = try await RedisSentinelSetup.start(extra)
             return Running(server: setup.master, sentinel: setup, url: setup.url, authority: nil)
         }
+    }
+}
+
+/// A bound on the Redis processes the deployments of a test run keep at once (12: two clusters, or a
+/// cluster and a Sentinel set-up, or a dozen single servers). Every scenario runs on six deployments,
+/// all tests at once; unbounded, a 2-core machine ran some 90 servers together and every real-time
+/// bound of the run (the HTTP client's too) failed.
+final class ServerAdmission: Sendable {
+    static let shared = ServerAdmission(capacity: 12)
+
+    /// A share held until the last reference to it is gone.
+    final class Ticket: Sendable {
+        let weight: Int
+        let admission: ServerAdmission
+        init(weight: Int, admission: ServerAdmission) {
+            self.weight = weight
+            self.admission = admission
+        }
+        deinit { admission.leave(weight) }
+    }
+
+    private let state: NIOLockedValueBox<(free: Int, waiting: [(weight: Int, continuation: CheckedContinuation<Void, Never>)])>
+
+    init(capacity: Int) { state = NIOLockedValueBox((capacity, [])) }
+
+    /// Waits, first come first served, until `weight` processes fit.
+    func enter(_ weight: Int) async -> Ticket {
+        await withCheckedContinuation { continuation in
+            let admitted = state.withLockedValue { state in
+                guard state.waiting.isEmpty, state.free >= weight else {
+                    state.waiting.append((weight, continuation))
+                    return false
+                }
+                state.free -= weight
+                return true
+            }
+            if admitted { continuation.resume() }
+        }
+        return Ticket(weight: weight, admission: self)
+    }
+
+    fileprivate func leave(_ weight: Int) {
+        let admitted = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.free += weight
+            var admitted: [CheckedContinuation<Void, Never>] = []
+            while let next = state.waiting.first, next.weight <= state.free {
+                state.free -= next.weight
+                admitted.append(state.waiting.removeFirst().continuation)
+            }
+            return admitted
+        }
+        for continuation in admitted { continuation.resume() }
     }
 }

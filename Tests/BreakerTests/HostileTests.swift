@@ -16,7 +16,14 @@ import Darwin
 
 /// Spins (yielding the CPU) until `condition` holds. Waits for an event, never for time.
 func spin(until condition: () -> Bool) {
-    while !condition() { sched_yield() }
+    // Yields first (the other side is usually about to arrive), then sleeps between looks, so that a
+    // long wait on a 2-core machine does not burn the core the rest of a full run (real-time
+    // integration tests) needs.
+    var looks = 0
+    while !condition() {
+        looks += 1
+        if looks < 200 { sched_yield() } else { usleep(50) }
+    }
 }
 
 /// An async spin: yields the task until `condition` holds.
