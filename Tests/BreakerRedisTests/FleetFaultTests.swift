@@ -107,6 +107,7 @@ struct FleetFaultTests {
 
     @Test func aRefusingRedisDegradesAndNeverHoldsACallOrTheShutdown() async throws {
         let refusing = RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }  // the port stays taken to the end: no other test's server may get it
         let member = try Member(url: "redis://127.0.0.1:\(refusing.port)")
         try await eventually(within: .seconds(15), "degraded") { member.fleet.status.condition == .degraded }
         try member.callsAreUnaffected()

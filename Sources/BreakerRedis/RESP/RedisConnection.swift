@@ -35,7 +35,13 @@ final class RedisConnection: Sendable {
                 }
             }
         // A cancelled task stops waiting at once; a connection made after that is closed.
-        let connecting = bootstrap.connect(host: configuration.host, port: configuration.port)
+        // An address is connected to as it is; only a name goes through the resolver.
+        let connecting =
+            if let address = try? SocketAddress(ipAddress: configuration.host, port: configuration.port) {
+                bootstrap.connect(to: address)
+            } else {
+                bootstrap.connect(host: configuration.host, port: configuration.port)
+            }
         let connected = loop.makePromise(of: (any Channel).self)
         connecting.cascade(to: connected)
         let channel = try await withTaskCancellationHandler {
