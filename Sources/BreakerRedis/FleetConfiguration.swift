@@ -39,7 +39,8 @@ public struct FleetConfiguration: Sendable {
     public var instance: String
     /// How long a breaker's keys live without a live instance refreshing them (default 24 h).
     public var keyLifetime: Duration
-    /// How often live instances refresh their keys and mark themselves alive (default 5 s).
+    /// How often each instance marks itself alive, once for all its breakers (default 5 s). A breaker's
+    /// keys are renewed when half of ``keyLifetime`` has passed, not on every heartbeat.
     public var heartbeatInterval: Duration
     /// Whether one instance at a time runs the half-open trials, holding a lease (default `true`).
     public var sharesTrials: Bool

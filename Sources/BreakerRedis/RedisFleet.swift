@@ -76,7 +76,7 @@ public final class RedisFleet: Service, Sendable {
         var health = FleetHealth()
     }
 
-    /// A fleet talking through `transport` (a ``RedisClient``, or another client behind
+    /// A fleet talking through `transport` (a ``RedisClient`` for a single server, or another client behind
     /// ``RedisTransport``); throws if `configuration` is invalid.
     public init(transport: any RedisTransport, configuration: FleetConfiguration = .init(), logger: Logger = Logger(label: "breaker.redis")) throws(RedisError) {
         try configuration.validate()
@@ -520,8 +520,8 @@ public final class RedisFleet: Service, Sendable {
     /// One heartbeat per instance per interval, whatever the number of breakers: it marks the instance
     /// alive (and counts those alive, for quorums), and tells whether Redis answers when no breaker
     /// changes. A breaker's keys have their lifetime renewed only when half of it has passed, spread
-    /// over time: the idle cost is `instances / heartbeatInterval + instances × breakers / (keyLifetime / 2)`
-    /// commands per second.
+    /// over time: the idle cost is `6 × instances / heartbeatInterval + instances × breakers / (keyLifetime / 2)`
+    /// commands per second (Redis counts the heartbeat script and the five commands it runs).
     private func heartbeatForever() async {
         let instances = FleetKeys.instances(namespace: configuration.namespace)
         let aliveWindow = String((configuration.heartbeatInterval * 3).milliseconds)
