@@ -122,7 +122,9 @@ struct FleetFaultTests {
         try await eventually("sharing") { member.fleet.status.isSharing }
         server.stop()
         try await eventually(within: .seconds(15), "degraded") { member.fleet.status.condition == .degraded }
-        #expect(try member.metrics.expectGauge("breaker_fleet_sharing", [("fleet", "breaker")]).lastValue == 0)
+        try await eventually("the sharing gauge follows (recorded just after the status changes)") {
+            (try? member.metrics.expectGauge("breaker_fleet_sharing", [("fleet", "breaker")]).lastValue) == 0
+        }
         try await server.restart()
         try await eventually("sharing again") { member.fleet.status.isSharing }
         try await eventually("the return is logged once caught up") { member.entries(.notice).count == 1 }
