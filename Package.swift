@@ -1,96 +1,22 @@
 // swift-tools-version: 6.2
-import Foundation
 import PackageDescription
 
-/// Settings every target of the package compiles with.
+/// Settings every target of the package compiles with. Warnings are errors for this package's own
+/// targets only: SwiftPM does not apply warning settings to a package that is a remote dependency.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    .treatAllWarnings(as: .error),
 ]
 
-/// The HTTP client integration and its tests, left out when `BREAKER_SKIP_HTTP=1` (the sanitizer passes
-/// of `scripts/sanitizers.sh`: the concurrency they prove is the core's, and AsyncHTTPClient would add
-/// minutes to each of them).
-let includesHTTP = ProcessInfo.processInfo.environment["BREAKER_SKIP_HTTP"] != "1"
+/// A dependency that only the `Redis` trait's targets use: not even fetched when the trait is off.
+func redis(_ product: String, _ package: String) -> Target.Dependency {
+    .product(name: product, package: package, condition: .when(traits: ["Redis"]))
+}
 
-let httpProducts: [Product] = [.library(name: "BreakerHTTPClient", targets: ["BreakerHTTPClient"])]
-let httpDependencies: [Package.Dependency] = [
-    .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
-    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
-]
-let httpTargets: [Target] = [
-    .target(
-        name: "BreakerHTTPClient",
-        dependencies: [
-            "Breaker", "BreakerMetrics",
-            .product(name: "CoreMetrics", package: "swift-metrics"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ],
-        swiftSettings: strictSettings),
-    // Against a real HTTP server on a loopback port, started by the tests.
-    .testTarget(
-        name: "BreakerHTTPClientTests",
-        dependencies: [
-            "Breaker", "BreakerTestKit", "BreakerHTTPClient",
-            .product(name: "MetricsTestKit", package: "swift-metrics"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-        ],
-        swiftSettings: strictSettings),
-]
-
-/// The Redis fleet module, its tests, and the probe the tests run as separate processes.
-let redisProducts: [Product] = [.library(name: "BreakerRedis", targets: ["BreakerRedis"])]
-let redisDependencies: [Package.Dependency] = [
-    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
-    .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
-    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-]
-let redisTargets: [Target] = [
-    .target(
-        name: "BreakerRedis",
-        dependencies: [
-            "Breaker",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "CoreMetrics", package: "swift-metrics"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ],
-        swiftSettings: strictSettings),
-    // One fleet instance driven on standard input, for the tests that run a fleet as processes.
-    .executableTarget(
-        name: "BreakerFleetProbe",
-        dependencies: [
-            "Breaker", "BreakerRedis", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-        ],
-        swiftSettings: strictSettings),
-    // Against throwaway redis-server processes the tests start on free loopback ports.
-    .testTarget(
-        name: "BreakerRedisTests",
-        dependencies: [
-            "Breaker", "BreakerTestKit", "BreakerRedis", "BreakerFleetProbe",
-            .product(name: "InMemoryLogging", package: "swift-log"),
-            .product(name: "MetricsTestKit", package: "swift-metrics"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-        ],
-        swiftSettings: strictSettings),
-]
-
-/// A dependency once, however many optional parts ask for it.
-func unique(_ dependencies: [Package.Dependency]) -> [Package.Dependency] {
-    var seen: Set<String> = []
-    return dependencies.filter { seen.insert(String(describing: $0.kind)).inserted }
+/// A dependency that only the `HTTPClient` trait's targets use: not even fetched when the trait is off.
+func http(_ product: String, _ package: String) -> Target.Dependency {
+    .product(name: product, package: package, condition: .when(traits: ["HTTPClient"]))
 }
 
 let package = Package(
@@ -102,15 +28,34 @@ let package = Package(
         .library(name: "BreakerLogging", targets: ["BreakerLogging"]),
         .library(name: "BreakerMetrics", targets: ["BreakerMetrics"]),
         .library(name: "BreakerTracing", targets: ["BreakerTracing"]),
+        .library(name: "BreakerRedis", targets: ["BreakerRedis"]),
+        .library(name: "BreakerHTTPClient", targets: ["BreakerHTTPClient"]),
         .executable(name: "breaker-demo", targets: ["breaker-demo"]),
-    ] + (includesHTTP ? httpProducts : []) + redisProducts,
+    ],
+    // The two integrations that bring SwiftNIO are traits, on by default. A package that wants only the
+    // core (and the API-only logging, metrics and tracing integrations) depends with `traits: []` and
+    // resolves no NIO, NIOSSL, AsyncHTTPClient or ServiceLifecycle (README, "Package traits").
+    traits: [
+        .trait(
+            name: "Redis",
+            description: "BreakerRedis: breakers shared by a fleet through Redis (SwiftNIO, NIOSSL, ServiceLifecycle)."),
+        .trait(
+            name: "HTTPClient",
+            description: "BreakerHTTPClient: AsyncHTTPClient with a breaker per host (SwiftNIO, AsyncHTTPClient)."),
+        .default(enabledTraits: ["Redis", "HTTPClient"]),
+    ],
     dependencies: [
-        // Only the integrations and the demo use these; the core module `Breaker` has no dependencies.
+        // The core module `Breaker` has no dependencies. The API-only packages serve the observability
+        // integrations, argument-parser the demo; the rest only the two traits.
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
-    ] + unique((includesHTTP ? httpDependencies : []) + redisDependencies),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
     targets: [
         .target(name: "Breaker", dependencies: [], exclude: ["Internal/README.md"], swiftSettings: strictSettings),
         .target(name: "BreakerTestKit", dependencies: ["Breaker"], swiftSettings: strictSettings),
@@ -126,12 +71,48 @@ let package = Package(
             name: "BreakerTracing",
             dependencies: ["Breaker", .product(name: "Tracing", package: "swift-distributed-tracing")],
             swiftSettings: strictSettings),
+
+        // MARK: The Redis fleet (trait `Redis`; its sources are fenced with `#if Redis`)
+        .target(
+            name: "BreakerRedis",
+            dependencies: [
+                "Breaker",
+                redis("NIOCore", "swift-nio"), redis("NIOPosix", "swift-nio"),
+                redis("NIOConcurrencyHelpers", "swift-nio"), redis("NIOSSL", "swift-nio-ssl"),
+                redis("Logging", "swift-log"), redis("CoreMetrics", "swift-metrics"),
+                redis("ServiceLifecycle", "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings),
+        // One fleet instance driven on standard input, for the tests that run a fleet as processes.
+        .executableTarget(
+            name: "BreakerFleetProbe",
+            dependencies: [
+                "Breaker", "BreakerRedis", redis("NIOConcurrencyHelpers", "swift-nio"), redis("NIOSSL", "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings),
+
+        // MARK: The HTTP client (trait `HTTPClient`; its sources are fenced with `#if HTTPClient`)
+        .target(
+            name: "BreakerHTTPClient",
+            dependencies: [
+                "Breaker", "BreakerMetrics",
+                http("CoreMetrics", "swift-metrics"), http("AsyncHTTPClient", "async-http-client"),
+                http("NIOCore", "swift-nio"), http("NIOHTTP1", "swift-nio"), http("Logging", "swift-log"),
+            ],
+            swiftSettings: strictSettings),
+
+        // MARK: The demo
         // The demo's simulation, report and chart, as a library so that tests can check them.
         .target(name: "BreakerDemo", dependencies: ["Breaker", "BreakerTestKit"], swiftSettings: strictSettings),
         .executableTarget(
             name: "breaker-demo",
-            dependencies: ["BreakerDemo", "BreakerRedis", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "BreakerDemo", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .target(name: "BreakerRedis", condition: .when(traits: ["Redis"])),
+            ],
             swiftSettings: strictSettings),
+
+        // MARK: Tests
         .testTarget(name: "BreakerTests", dependencies: ["Breaker", "BreakerTestKit"], swiftSettings: strictSettings),
         .testTarget(
             name: "BreakerObservabilityTests",
@@ -143,7 +124,24 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
         .testTarget(name: "BreakerDemoTests", dependencies: ["BreakerDemo", "Breaker"], swiftSettings: strictSettings),
-    ] + (includesHTTP ? httpTargets : []) + redisTargets,
+        // Against throwaway redis-server processes the tests start on free loopback ports.
+        .testTarget(
+            name: "BreakerRedisTests",
+            dependencies: [
+                "Breaker", "BreakerTestKit", "BreakerRedis", "BreakerFleetProbe",
+                redis("InMemoryLogging", "swift-log"), redis("MetricsTestKit", "swift-metrics"),
+                redis("NIOCore", "swift-nio"), redis("NIOConcurrencyHelpers", "swift-nio"), redis("NIOSSL", "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings),
+        // Against a real HTTP server on a loopback port, started by the tests.
+        .testTarget(
+            name: "BreakerHTTPClientTests",
+            dependencies: [
+                "Breaker", "BreakerTestKit", "BreakerHTTPClient",
+                http("MetricsTestKit", "swift-metrics"), http("AsyncHTTPClient", "async-http-client"),
+                http("NIOCore", "swift-nio"), http("NIOPosix", "swift-nio"), http("NIOHTTP1", "swift-nio"),
+            ],
+            swiftSettings: strictSettings),
+    ],
     swiftLanguageModes: [.v6]
 )
-

@@ -18,7 +18,7 @@ set -uo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-SCRATCH="$ROOT/.build-docs"
+SCRATCH="${BREAKER_DOCS_SCRATCH:-$ROOT/.build-docs}"  # CI passes the package's own .build
 HELPER="$ROOT/scripts/check_docs.py"
 CATALOG="Sources/Breaker/Docs.docc"
 failures=()
@@ -42,10 +42,10 @@ else
     done <<<"$targets"
     log="$SNIPPETS/build.log"
     rm -f "$log" "$log".*
-    build=(swift build --package-path "$SNIPPETS" --scratch-path "$SNIPPETS/.build")
+    build=(swift build --package-path "$SNIPPETS" --scratch-path "$SCRATCH")
     # SwiftPM caches the file list of a path dependency in its build description; a source file added to
     # the library since the last run would be missed. Dropping the description makes it look again.
-    rm -f "$SNIPPETS/.build/"*/*/description.json
+    rm -f "$SCRATCH/"*/*/description.json
     built=()
     # Errors are reported at the markdown file and line (the generated code uses #sourceLocation).
     if "${build[@]}" >"$log" 2>&1; then

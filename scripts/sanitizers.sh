@@ -2,7 +2,7 @@
 # Runs the tests under the thread sanitizer and the address sanitizer, each in its own scratch
 # directory, and fails on any sanitizer report (or any test failure).
 #
-#   scripts/sanitizers.sh            # both passes, whole suite but the HTTP client's
+#   scripts/sanitizers.sh            # both passes
 #   scripts/sanitizers.sh thread     # only the thread sanitizer
 #   scripts/sanitizers.sh address    # only the address sanitizer
 #   TSAN_FILTER=Stress scripts/sanitizers.sh thread   # restrict the TSan pass (swift test --filter)
@@ -12,13 +12,13 @@
 #   mutexes and Atomic, which TSan understands. One suppression (.ci/tsan.supp): a continuation resumed
 #   on a SwiftNIO thread, whose hand-over to the resumed task TSan cannot see.
 # - ASan's leak checker reports leaks inside libXCTest itself; .ci/sanitizers.supp suppresses exactly those.
-# - The passes build without the HTTP client (BREAKER_SKIP_HTTP=1, see Package.swift): the concurrency
-#   they prove is the core's, and AsyncHTTPClient would add minutes to each pass.
+# - The thread pass builds with the trait `Redis` only: the concurrency it proves is the core's and the
+#   fleet's (the HTTP client's is AsyncHTTPClient's, which would add minutes). The address pass builds
+#   the core alone (no trait): the unsafe pointers and atomics are there, and it needs no NIO.
 # - Everything runs several times slower: the real-time bounds of the Redis tests stretch by
 #   BREAKER_TIMING_SCALE (5), so that they catch races, not a slow machine; and the Redis scenarios run
 #   on four deployments of the six (BREAKER_REDIS_DEPLOYMENTS).
 set -uo pipefail
-export BREAKER_SKIP_HTTP=1
 export BREAKER_TIMING_SCALE="${BREAKER_TIMING_SCALE:-5}"
 # The Redis fleet's concurrency is the same whatever the credentials: a bare server, TLS, a cluster and Sentinel
 # cover its code paths (the plain pass runs the whole deployment matrix).
@@ -59,11 +59,12 @@ for pass in "${passes[@]}"; do
     thread)
         filter=()
         [[ -n "${TSAN_FILTER:-}" ]] && filter=(--filter "$TSAN_FILTER")
-        TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/.ci/tsan.supp ${TSAN_OPTIONS:-}" run_pass thread .build-tsan "${filter[@]}"
+        TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/.ci/tsan.supp ${TSAN_OPTIONS:-}" \
+            run_pass thread .build-tsan --traits Redis "${filter[@]}"
         ;;
     address)
         ASAN_OPTIONS="detect_leaks=1 ${ASAN_OPTIONS:-}" LSAN_OPTIONS="suppressions=$PWD/.ci/sanitizers.supp ${LSAN_OPTIONS:-}" \
-            run_pass address .build-asan
+            run_pass address .build-asan --disable-default-traits
         ;;
     *)
         echo "unknown pass '$pass' (thread or address)" >&2

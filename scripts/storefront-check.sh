@@ -3,7 +3,8 @@
 # the breaker did, with BreakerHTTPClient's defaults: three answered, seven failures from the inventory
 # (the tenth call, 7 of 10 failed, opens the breaker for the 3 s its Retry-After asks), six answered from
 # the fallback without calling the inventory; then the first request after those 3 s closes the breaker
-# again, and the next ones are answered. Needs the example built (cd Examples && swift build).
+# again, and the next ones are answered. Needs the example built (cd Examples && swift build), in the
+# scratch folder BREAKER_SCRATCH names if set (CI builds it in the package's own .build).
 set -euo pipefail
 cd "$(dirname "$0")/../Examples"
 read -r port inventory < <(python3 -c '
@@ -11,7 +12,7 @@ import socket
 sockets = [socket.socket() for _ in range(2)]
 for s in sockets: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in sockets])')
-binary="$(swift build --show-bin-path)/StorefrontExample"
+binary="$(swift build --scratch-path "${BREAKER_SCRATCH:-.build}" --show-bin-path)/StorefrontExample"
 log="$(mktemp)"
 "$binary" "$port" "$inventory" >"$log" 2>&1 &
 server=$!

@@ -1,3 +1,4 @@
+#if Redis
 // One instance of a fleet, driven line by line on standard input, for the tests that run a fleet as
 // separate processes (Tests/BreakerRedisTests/FleetProcessTests.swift). Not a product.
 //
@@ -119,3 +120,4 @@ while let line = readLine() {
     }
 }
 background.cancel()
+#endif

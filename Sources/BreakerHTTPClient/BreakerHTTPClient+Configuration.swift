@@ -1,3 +1,4 @@
+#if HTTPClient
 import AsyncHTTPClient
 import Breaker
 import BreakerMetrics
@@ -200,3 +201,4 @@ extension Duration {
         return nanos.addingReportingOverflow(attoseconds / 1_000_000_000).overflow ? .max : nanos + attoseconds / 1_000_000_000
     }
 }
+#endif

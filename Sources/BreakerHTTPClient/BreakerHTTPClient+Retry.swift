@@ -1,3 +1,4 @@
+#if HTTPClient
 import AsyncHTTPClient
 import Breaker
 import Logging
@@ -115,3 +116,4 @@ extension RetryPolicy {
         return .nanoseconds(Int64(max(0, min(nanos, Double(Int64.max / 2)))))
     }
 }
+#endif

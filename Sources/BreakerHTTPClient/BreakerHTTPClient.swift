@@ -1,3 +1,4 @@
+#if HTTPClient
 import AsyncHTTPClient
 import Breaker
 import BreakerMetrics
@@ -218,3 +219,4 @@ public final class BreakerHTTPClient: Sendable {
         return HTTPResponseFailure(status: response.status, headers: headers, retryAfter: retryAfter)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if HTTPClient
 import Breaker
 import NIOHTTP1
 
@@ -27,3 +28,4 @@ public struct HTTPResponseFailure: RetryAfterProviding, CustomStringConvertible 
         "HTTP \(status.code) \(status.reasonPhrase)" + (retryAfter.map { ", Retry-After \($0)" } ?? "")
     }
 }
+#endif

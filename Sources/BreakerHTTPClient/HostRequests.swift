@@ -1,3 +1,4 @@
+#if HTTPClient
 import AsyncHTTPClient
 import Breaker
 import Synchronization
@@ -87,3 +88,4 @@ final class HostRequests: CircuitBreakerListener, Sendable {
     /// Requests in flight (for tests).
     var inFlight: Int { table.withLock { $0.requests.count } }
 }
+#endif

@@ -1,3 +1,4 @@
+#if HTTPClient
 /// Reading an HTTP `Retry-After` header (RFC 9110 §10.2.3): a number of seconds, or an HTTP date.
 enum RetryAfter {
     /// The wait `value` asks for: its seconds, or the time from `reference` (seconds since 1970: the
@@ -60,3 +61,4 @@ extension String {
         return text
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 /// The one backoff formula of the Redis module: reconnections, resubscriptions and the fleet's retries
 /// all wait `first × 2^(failures − 1)`, capped at `maximum`, spread by ±20 % so that the instances of a
 /// fleet do not retry in step.
@@ -14,3 +15,4 @@ struct Backoff: Sendable, Hashable {
         return .nanoseconds(Int64(capped * Double.random(in: 0.8...1.2)))
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 /// How a breaker shares its circuit with the rest of a fleet (see ``RedisFleet``).
 public struct FleetMode: Sendable, Hashable, CustomStringConvertible {
     enum Kind: Sendable, Hashable {
@@ -75,3 +76,4 @@ public struct FleetConfiguration: Sendable {
         guard trialLeaseMargin > .zero else { throw RedisError(.invalidConfiguration, "trialLeaseMargin \(trialLeaseMargin): more than 0") }
     }
 }
+#endif

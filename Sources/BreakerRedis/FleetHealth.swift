@@ -1,3 +1,4 @@
+#if Redis
 /// The fleet's connection health as a plain value: events in (subscribed, subscription lost, an
 /// exchange with Redis that failed or succeeded, stopped), the ``FleetStatus`` and what to log out.
 ///
@@ -121,3 +122,4 @@ struct FleetHealth: Sendable {
         return report.conditionChanged || report.log != nil ? report : nil
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 /// The Redis keys and channel of one breaker in a fleet.
 ///
 /// Keys are `namespace:{name}:part`: the name, between braces, is the Redis Cluster hash tag, so every
@@ -97,3 +98,4 @@ struct FleetKeys: Sendable, Hashable {
         return Int(crc % 16_384)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 import CoreMetrics
 
 /// What a ``RedisFleet`` reports to swift-metrics, every metric created once with the fleet and
@@ -29,3 +30,4 @@ struct FleetMetrics: Sendable {
         sharing.record(0)
     }
 }
+#endif

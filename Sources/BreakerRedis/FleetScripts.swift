@@ -1,3 +1,4 @@
+#if Redis
 import NIOConcurrencyHelpers
 
 /// A Lua script run by its SHA1 (`EVALSHA`), loaded with `SCRIPT LOAD` the first time and again after
@@ -139,3 +140,4 @@ enum FleetScripts {
             return redis.call('ZCARD', KEYS[1])
             """)
 }
+#endif

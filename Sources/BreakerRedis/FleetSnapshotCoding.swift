@@ -1,3 +1,4 @@
+#if Redis
 import Breaker
 
 /// How a circuit's snapshot travels: one line of text, `v1 EPOCH ORIGIN STATE MODE FAILURES TRIPS OPEN`.
@@ -72,3 +73,4 @@ enum FleetSnapshotCoding {
 
     private static func mode(_ code: Substring) -> OperatingMode? { modes.first { $0.0 == code }?.1 }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 /// Whether a ``RedisFleet`` is sharing its breakers' circuits right now, and since when.
 ///
 /// ```swift
@@ -53,3 +54,4 @@ public struct FleetStatus: Sendable, Hashable, CustomStringConvertible {
         return reason.map { "\(text): \($0)" } ?? text
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 import Breaker
 
 /// The storage of one breaker of a fleet: the circuit stays in memory, where calls decide with no
@@ -30,3 +31,4 @@ public final class RedisCircuitStorage: CircuitBreakerStorage {
         fleet?.circuit(self, didChange: change)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 import Breaker
 import CoreMetrics
 import Logging
@@ -564,3 +565,4 @@ extension Duration {
     /// Whole milliseconds.
     var milliseconds: Int64 { nanoseconds / 1_000_000 }
 }
+#endif

@@ -1,6 +1,8 @@
 import ArgumentParser
 import BreakerDemo
+#if Redis
 import BreakerRedis
+#endif
 import Foundation
 
 /// `breaker-demo`: simulated clients call a simulated dependency through one circuit breaker; the
@@ -74,11 +76,15 @@ struct BreakerDemoCommand: AsyncParsableCommand {
     func validate() throws {
         guard (2...8).contains(instances) else { throw ValidationError("--instances must be 2...8, not \(instances)") }
         if let redis {
+            #if Redis
             do {
                 _ = try RedisConfiguration(url: redis)
             } catch {
                 throw ValidationError("--redis: \(error.message)")
             }
+            #else
+            throw ValidationError("--redis: this build has no Redis support (the package's trait \"Redis\" is off)")
+            #endif
         }
         do {
             try options.validate()
@@ -88,6 +94,7 @@ struct BreakerDemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        #if Redis
         if let redis {
             if let fleetInstance, let fleetBreaker {
                 try await FleetDemo.runInstance(fleetInstance, of: instances, redis: redis, breaker: fleetBreaker)
@@ -96,6 +103,7 @@ struct BreakerDemoCommand: AsyncParsableCommand {
             }
             return
         }
+        #endif
         let result = Simulation.run(options.simulationSettings)
         let terminal = Terminal()
         if live {

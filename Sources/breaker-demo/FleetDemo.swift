@@ -1,3 +1,4 @@
+#if Redis
 import ArgumentParser
 import Breaker
 import BreakerRedis
@@ -125,3 +126,4 @@ enum FleetDemo {
         }
     }
 }
+#endif

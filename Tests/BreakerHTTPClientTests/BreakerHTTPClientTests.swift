@@ -1,3 +1,4 @@
+#if HTTPClient
 import AsyncHTTPClient
 import Breaker
 import BreakerHTTPClient
@@ -160,3 +161,4 @@ struct BreakerHTTPClientTests {
         try await server.stop()
     }
 }
+#endif

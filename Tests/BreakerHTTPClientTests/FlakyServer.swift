@@ -1,3 +1,4 @@
+#if HTTPClient
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -122,3 +123,4 @@ private final class Responder: ChannelInboundHandler {
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 }
+#endif

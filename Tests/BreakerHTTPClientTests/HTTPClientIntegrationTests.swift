@@ -1,3 +1,4 @@
+#if HTTPClient
 import AsyncHTTPClient
 import Breaker
 import BreakerHTTPClient
@@ -208,3 +209,4 @@ struct HTTPClientIntegrationTests {
         throw CancellationError()
     }
 }
+#endif

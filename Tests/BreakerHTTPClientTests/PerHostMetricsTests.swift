@@ -1,3 +1,4 @@
+#if HTTPClient
 import AsyncHTTPClient
 import Breaker
 import BreakerHTTPClient
@@ -48,3 +49,4 @@ struct PerHostMetricsTests {
         try await healthy.stop()
     }
 }
+#endif

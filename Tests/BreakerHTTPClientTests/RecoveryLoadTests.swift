@@ -1,3 +1,4 @@
+#if HTTPClient
 import AsyncHTTPClient
 import Breaker
 import BreakerHTTPClient
@@ -81,3 +82,4 @@ struct RecoveryLoadTests {
         #expect(closed.at >= healthy)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if HTTPClient
 import Testing
 
 @testable import BreakerHTTPClient
@@ -24,3 +25,4 @@ struct RetryAfterTests {
         #expect(RetryAfter.wait(text, reference: 0) == nil)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 import Breaker
 import Testing
 
@@ -47,3 +48,4 @@ struct FleetClusterTests {
         #expect(a.breaker.snapshot().epoch == b.breaker.snapshot().epoch)
     }
 }
+#endif

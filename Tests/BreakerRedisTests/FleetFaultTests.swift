@@ -1,3 +1,4 @@
+#if Redis
 import Breaker
 import BreakerRedis
 import Foundation
@@ -152,3 +153,4 @@ struct FleetFaultTests {
         #expect(!message.contains("secret"))
     }
 }
+#endif

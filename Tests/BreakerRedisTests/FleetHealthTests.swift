@@ -1,3 +1,4 @@
+#if Redis
 import Testing
 
 @testable import BreakerRedis
@@ -60,3 +61,4 @@ struct FleetHealthTests {
         #expect(health.commandsFailed(refused, at: at(3)) == nil, "nothing is logged once stopped")
     }
 }
+#endif

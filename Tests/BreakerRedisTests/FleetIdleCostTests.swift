@@ -1,3 +1,4 @@
+#if Redis
 import BreakerRedis
 import Testing
 
@@ -37,3 +38,4 @@ struct FleetIdleCostTests {
         #expect(rate >= 1, "each instance still beats (6 commands every 5 s): \(rate) commands/s")
     }
 }
+#endif

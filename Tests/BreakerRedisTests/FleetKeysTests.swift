@@ -1,3 +1,4 @@
+#if Redis
 import Breaker
 import Testing
 
@@ -74,3 +75,4 @@ struct FleetKeysTests {
         }
     }
 }
+#endif

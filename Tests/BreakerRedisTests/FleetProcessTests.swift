@@ -1,3 +1,4 @@
+#if Redis
 import Foundation
 import Testing
 
@@ -190,3 +191,4 @@ extension Array {
         return results
     }
 }
+#endif

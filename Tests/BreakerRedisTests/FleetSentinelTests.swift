@@ -1,3 +1,4 @@
+#if Redis
 import Breaker
 import BreakerRedis
 import Foundation
@@ -184,3 +185,4 @@ extension FleetSentinelTests {
         try await eventually("a trip after the failover reaches every instance") { instances.allSatisfy { $0.breaker.state == .open } }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 import Breaker
 import BreakerRedis
 import BreakerTestKit
@@ -175,3 +176,4 @@ struct FleetTests {
 final class Tally: Sendable {
     let value = Atomic<Int>(0)
 }
+#endif

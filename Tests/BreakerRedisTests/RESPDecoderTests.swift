@@ -1,3 +1,4 @@
+#if Redis
 import NIOCore
 import Testing
 
@@ -127,3 +128,4 @@ struct RESPDecoderTests {
         #expect(refused)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 import BreakerRedis
 import Foundation
 import NIOSSL
@@ -145,3 +146,4 @@ struct ThrowawayCertificates: Sendable {
         guard process.terminationStatus == 0 else { throw RedisError(.invalidConfiguration, "openssl \(arguments.first ?? "") failed") }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 import Foundation
 
 @testable import BreakerRedis
@@ -137,3 +138,4 @@ final class RedisCluster: Sendable {
         }
     }
 }
+#endif

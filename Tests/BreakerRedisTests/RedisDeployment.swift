@@ -1,3 +1,4 @@
+#if Redis
 import BreakerRedis
 import Foundation
 import NIOConcurrencyHelpers
@@ -197,3 +198,4 @@ final class ServerAdmission: Sendable {
         for continuation in admitted { continuation.resume() }
     }
 }
+#endif

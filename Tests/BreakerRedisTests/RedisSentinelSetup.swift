@@ -1,3 +1,4 @@
+#if Redis
 import BreakerRedis
 import Foundation
 
@@ -113,3 +114,4 @@ final class RedisSentinelSetup: Sendable {
         try await replica.restart()
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 import BreakerRedis
 import Foundation
 import Testing
@@ -220,3 +221,4 @@ struct RedisAvailabilityTests {
         }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 /// A Redis Cluster node's address.
 struct NodeAddress: Sendable, Hashable, CustomStringConvertible {
     var host: String
@@ -117,3 +118,4 @@ struct ClusterRedirect: Sendable, Equatable {
         self.node = node
     }
 }
+#endif

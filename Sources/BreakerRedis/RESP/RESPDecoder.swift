@@ -1,3 +1,4 @@
+#if Redis
 import NIOCore
 
 /// Reads RESP2 replies from a byte stream, one whole reply at a time, within limits: a reply that
@@ -130,3 +131,4 @@ public enum RESPEncoder {
         }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 /// A value of the Redis serialization protocol (RESP2): what a command is sent as and a reply decodes to.
 public enum RESPValue: Sendable, Hashable {
     /// `+OK`
@@ -89,3 +90,4 @@ public struct RedisError: Error, Hashable, CustomStringConvertible {
     /// `reason: message`.
     public var description: String { message.isEmpty ? "Redis: \(reason)" : "Redis: \(reason): \(message)" }
 }
+#endif

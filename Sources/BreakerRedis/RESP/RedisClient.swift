@@ -1,3 +1,4 @@
+#if Redis
 import NIOCore
 import NIOConcurrencyHelpers
 
@@ -215,3 +216,4 @@ extension Duration {
         return product.addingReportingOverflow(attoseconds / 1_000_000_000).overflow ? .max : product + attoseconds / 1_000_000_000
     }
 }
+#endif

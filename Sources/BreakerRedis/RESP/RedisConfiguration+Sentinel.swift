@@ -1,3 +1,4 @@
+#if Redis
 extension RedisConfiguration {
     /// The sentinels that monitor a master, and the master's name: the client asks them where the master
     /// is at each connection, and follows it on failover.
@@ -44,3 +45,4 @@ extension RedisConfiguration {
         }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 import NIOSSL
 
 /// Where a Redis server is and how to talk to it: one server, or the master that Redis Sentinel names
@@ -182,3 +183,4 @@ public struct RedisConfiguration: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+#endif

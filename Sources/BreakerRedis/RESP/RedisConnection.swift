@@ -1,3 +1,4 @@
+#if Redis
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -213,3 +214,4 @@ final class RESPChannelHandler: ChannelDuplexHandler {
         }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 import NIOConcurrencyHelpers
 
 /// The transport a fleet made from a URL or a ``RedisConfiguration`` talks through: it finds out
@@ -246,3 +247,4 @@ final class RedisRouter: RedisTransport {
         }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Redis
 import NIOCore
 
 /// Finding the master through Redis Sentinel: the sentinels are asked in turn
@@ -133,3 +134,4 @@ enum RedisSentinel {
         return configuration
     }
 }
+#endif

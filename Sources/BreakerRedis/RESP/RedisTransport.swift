@@ -1,3 +1,4 @@
+#if Redis
 /// A message published on a channel the subscriber listens to.
 public struct RedisMessage: Sendable, Hashable {
     /// The channel it was published on.
@@ -52,3 +53,4 @@ extension RedisTransport {
         throw RedisError(.invalidConfiguration, "\(type(of: self)) has no sharded pub/sub")
     }
 }
+#endif
