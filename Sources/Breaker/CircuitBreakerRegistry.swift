@@ -151,78 +151,64 @@ extension CircuitBreakerRegistry {
     /// One name's slot: the configuration it is built with, and a once-guard around the build.
     ///
     /// The first caller of `breaker(build:)` claims the build and runs it with no lock held; callers
-    /// that come while it runs wait on the entry's condition variable (this entry only, never the
-    /// registry) and get the built breaker. The entry's mutex guards only the phase, a few instructions
-    /// at a time. A pthread mutex and condition variable, as in `Locked`, which has no way to wait.
-    /// `@unchecked Sendable`: the phase is read and written only with the entry's mutex held.
-    fileprivate final class Entry: @unchecked Sendable {
-        private enum Phase {
+    /// that come while it runs wait on the entry's condition (this entry only, never the registry) and
+    /// get the built breaker. The entry's lock guards only the phase, a few instructions at a time.
+    fileprivate final class Entry: Sendable {
+        private enum Phase: Sendable {
             case unclaimed
             case building(by: pthread_t)
             case built(CircuitBreaker)
         }
 
+        /// What a caller of `breaker(build:)` does once it has looked at the phase.
+        private enum Next {
+            case use(CircuitBreaker)
+            case build
+        }
+
         let name: String
         let configuration: CircuitBreaker.Configuration
-        private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-        private let condition: UnsafeMutablePointer<pthread_cond_t>
-        /// Guarded by `mutex`.
-        private var phase = Phase.unclaimed
+        private let phase = Locked(Phase.unclaimed)
+        private let built = Locked<Phase>.Condition()
 
         init(name: String, configuration: CircuitBreaker.Configuration) {
             self.name = name
             self.configuration = configuration
-            mutex = .allocate(capacity: 1)
-            mutex.initialize(to: pthread_mutex_t())
-            var rc = pthread_mutex_init(mutex, nil)
-            precondition(rc == 0, "pthread_mutex_init failed: \(rc)")
-            condition = .allocate(capacity: 1)
-            condition.initialize(to: pthread_cond_t())
-            rc = pthread_cond_init(condition, nil)
-            precondition(rc == 0, "pthread_cond_init failed: \(rc)")
-        }
-
-        deinit {
-            pthread_cond_destroy(condition)
-            condition.deinitialize(count: 1)
-            condition.deallocate()
-            pthread_mutex_destroy(mutex)
-            mutex.deinitialize(count: 1)
-            mutex.deallocate()
         }
 
         /// The breaker, if built.
         var builtBreaker: CircuitBreaker? {
-            pthread_mutex_lock(mutex)
-            defer { pthread_mutex_unlock(mutex) }
-            if case .built(let breaker) = phase { return breaker }
-            return nil
+            phase.withLock { phase in
+                if case .built(let breaker) = phase { return breaker }
+                return nil
+            }
         }
 
         /// The breaker: built by `build` if no caller has claimed the build yet, otherwise the one the
         /// claiming caller builds (waiting for it if need be). `build` runs at most once per entry.
         func breaker(build: () -> CircuitBreaker) -> CircuitBreaker {
-            pthread_mutex_lock(mutex)
-            while true {
+            let next = phase.withLock(waitingOn: built) { phase -> Next? in
                 switch phase {
                 case .built(let breaker):
-                    pthread_mutex_unlock(mutex)
-                    return breaker
+                    return .use(breaker)
                 case .building(let builder):
                     precondition(
                         pthread_equal(builder, pthread_self()) == 0,
                         "the storage factory of CircuitBreakerRegistry asked the registry for '\(name)', the breaker it is building")
-                    pthread_cond_wait(condition, mutex)
+                    return nil
                 case .unclaimed:
                     phase = .building(by: pthread_self())
-                    pthread_mutex_unlock(mutex)
-                    let breaker = build()
-                    pthread_mutex_lock(mutex)
-                    phase = .built(breaker)
-                    pthread_cond_broadcast(condition)
-                    pthread_mutex_unlock(mutex)
-                    return breaker
+                    return .build
                 }
+            }
+            switch next {
+            case .use(let breaker):
+                return breaker
+            case .build:
+                let breaker = build()
+                phase.withLock { $0 = .built(breaker) }
+                built.broadcast()
+                return breaker
             }
         }
     }

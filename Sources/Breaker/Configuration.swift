@@ -73,32 +73,22 @@ extension CircuitBreaker {
         /// The defaults described on each property.
         public init() {}
 
-        /// A classifier closure boxed once per assignment; equal only to itself and its copies.
+        /// A classifier closure with the identity made at its assignment: equal only to its copies.
         private struct ErrorClassifier: Sendable, Hashable {
-            private final class Box: Sendable {
-                let classify: @Sendable (any Error) -> CallOutcome?
-                init(_ classify: @escaping @Sendable (any Error) -> CallOutcome?) { self.classify = classify }
-            }
-            private let box: Box
+            let classify: @Sendable (any Error) -> CallOutcome?
+            private let identity = ClosureIdentity()
 
-            init(_ classify: @escaping @Sendable (any Error) -> CallOutcome?) { box = Box(classify) }
+            init(_ classify: @escaping @Sendable (any Error) -> CallOutcome?) { self.classify = classify }
 
-            var classify: @Sendable (any Error) -> CallOutcome? { box.classify }
-
-            static func == (lhs: ErrorClassifier, rhs: ErrorClassifier) -> Bool { lhs.box === rhs.box }
-            func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(box)) }
+            static func == (lhs: ErrorClassifier, rhs: ErrorClassifier) -> Bool { lhs.identity == rhs.identity }
+            func hash(into hasher: inout Hasher) { hasher.combine(identity) }
         }
 
         /// Checks every value and throws an error naming the first field out of range.
         public func validate() throws(ConfigurationError) {
             try ConfigurationError.check(failMax >= 1, "failMax", failMax, "1...\(Int.max)")
             try ConfigurationError.check(resetTimeout.nanoseconds > 0, "resetTimeout", resetTimeout, "at least one nanosecond")
-            switch trip.kind {
-            case .consecutive, .custom: break
-            case .rate(let threshold, let minimumCalls):
-                try ConfigurationError.check(threshold > 0 && threshold <= 1, "trip.failureRate threshold", threshold, "0 < threshold ≤ 1")
-                try ConfigurationError.check(minimumCalls >= 1, "trip.failureRate minimumCalls", minimumCalls, "1...\(Int.max)")
-            }
+            try trip.validate()
             switch window.kind {
             case .calls(let count):
                 try ConfigurationError.check((1...1_000_000).contains(count), "window.lastCalls", count, "1...1000000")

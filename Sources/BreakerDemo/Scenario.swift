@@ -1,3 +1,5 @@
+import BreakerTestKit
+
 /// A story the simulated dependency acts out: when it is healthy, and how it misbehaves otherwise.
 ///
 /// Phases scale with the simulated duration, so a short run tells the same story faster.
@@ -128,7 +130,7 @@ public struct Dependency: Sendable, Hashable {
     }
 
     /// What a call made `seconds` into the run does, drawn from `random`.
-    public func respond(at seconds: Double, random: inout SeededRandom) -> Response {
+    package func respond(at seconds: Double, random: inout SeededRandom) -> Response {
         let limit = timeout.inSeconds
         switch condition(at: seconds) {
         case .healthy:

@@ -176,7 +176,7 @@ extension BreakerHTTPClient {
             var client = HTTPClient.Configuration()
             client.connectionPool.retryConnectionEstablishment = false
             client.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
-            client.timeout.connect = .nanoseconds(connectTimeout.wholeNanoseconds)
+            client.timeout.connect = .nanoseconds(connectTimeout.nanoseconds)
             return client
         }
 
@@ -189,16 +189,6 @@ extension BreakerHTTPClient {
             }
             return configuration
         }
-    }
-}
-
-extension Duration {
-    /// The duration in whole nanoseconds, saturating.
-    var wholeNanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (nanos, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return nanos.addingReportingOverflow(attoseconds / 1_000_000_000).overflow ? .max : nanos + attoseconds / 1_000_000_000
     }
 }
 #endif

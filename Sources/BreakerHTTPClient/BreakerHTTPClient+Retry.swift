@@ -67,7 +67,7 @@ extension BreakerHTTPClient {
                     if let end, ContinuousClock.now + rejection.retryAfter >= end { throw error }  // it reopens too late
                     try await waitUntilRetry(host.breaker, until: end)
                     // Spread the retries that waited for the same reopening over the reset timeout.
-                    let spread = host.breaker.resetTimeout.wholeNanoseconds
+                    let spread = host.breaker.resetTimeout.nanoseconds
                     due = max(due, ContinuousClock.now + .nanoseconds(Int64.random(in: 0...max(0, spread))))
                 }
                 if let end, due >= end { throw error }  // no time left for another attempt
@@ -109,8 +109,8 @@ extension BreakerHTTPClient {
 extension RetryPolicy {
     /// The wait before retry number `retry` (1 for the first): exponential, capped, jittered.
     func backoff(beforeRetry retry: Int) -> Duration {
-        var nanos = Double(initialDelay.wholeNanoseconds)
-        let cap = Double(maximumDelay.wholeNanoseconds)
+        var nanos = Double(initialDelay.nanoseconds)
+        let cap = Double(maximumDelay.nanoseconds)
         for _ in 1..<max(1, retry) where nanos < cap { nanos *= multiplier }
         nanos = min(nanos, cap) * (1 + jitter * (jitter > 0 ? Double.random(in: -1...1) : 0))
         return .nanoseconds(Int64(max(0, min(nanos, Double(Int64.max / 2)))))

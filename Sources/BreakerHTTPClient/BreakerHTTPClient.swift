@@ -206,7 +206,7 @@ public final class BreakerHTTPClient: Sendable {
 
     func deadline(_ timeout: Duration?) -> NIODeadline {
         guard let timeout = timeout ?? configuration.timeout else { return .distantFuture }
-        return .now() + .nanoseconds(timeout.wholeNanoseconds)
+        return .now() + .nanoseconds(timeout.nanoseconds)
     }
 
     func failure(of response: HTTPClientResponse) -> HTTPResponseFailure {

@@ -128,8 +128,8 @@ public final class BreakerLogger: CircuitBreakerListener {
         self.logger = logger
         self.options = options
         let start = clock.now
-        elapsed = { start.duration(to: clock.now).wholeNanoseconds }
-        interval = options.rejectionInterval.wholeNanoseconds
+        elapsed = { start.duration(to: clock.now).nanoseconds }
+        interval = options.rejectionInterval.nanoseconds
     }
 
     /// Changes of state and mode, and rejections: never the events of a healthy call.

@@ -1,14 +1,6 @@
 import Breaker
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 // The pieces of ``BreakerLogger`` that are not the listener itself: the rejection rate limit and the
 // formatting of durations.
 
@@ -62,56 +54,28 @@ final class RejectionLimiters: Sendable {
     }
 }
 
-/// The dictionary of limiters for breakers other than the first, behind a pthread mutex.
-///
-/// `@unchecked Sendable`: the dictionary is reached only while the mutex is held. A pthread mutex rather
-/// than `Synchronization.Mutex`, because the thread sanitizer reports false races inside
-/// `Synchronization.Mutex` on Linux (the core's `Locked` makes the same choice).
-private final class LockedLimiters: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var limiters: [UInt: RejectionLimiter] = [:]
-
-    init() {
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        let rc = pthread_mutex_init(mutex, nil)
-        precondition(rc == 0, "pthread_mutex_init failed: \(rc)")
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deinitialize(count: 1)
-        mutex.deallocate()
-    }
+/// The limiters of breakers other than the first, by breaker identity.
+private struct LockedLimiters: Sendable {
+    private let limiters = Locked([UInt: RejectionLimiter]())
 
     func limiter(for id: UInt) -> RejectionLimiter {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        if let limiter = limiters[id] { return limiter }
-        let limiter = RejectionLimiter()
-        limiters[id] = limiter
-        return limiter
+        limiters.withLock { limiters in
+            if let limiter = limiters[id] { return limiter }
+            let limiter = RejectionLimiter()
+            limiters[id] = limiter
+            return limiter
+        }
     }
 }
 
 extension Duration {
-    /// This duration in whole nanoseconds, saturating at the bounds of `Int64`.
-    var wholeNanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        let (sum, overflow2) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
-        if overflow2 { return seconds < 0 ? .min : .max }
-        return sum
-    }
-
     /// Whether this is the breaker's "until further notice" (a circuit forced open): `Int64.max`
     /// nanoseconds or more.
-    var isUnbounded: Bool { wholeNanoseconds == .max }
+    var isUnbounded: Bool { nanoseconds == .max }
 
     /// Seconds with at most three decimals and no trailing zeros: `30`, `12.5`, `0.25`, `0.001`.
     var secondsText: String {
-        let nanoseconds = max(0, wholeNanoseconds)
+        let nanoseconds = max(0, nanoseconds)
         let milliseconds = nanoseconds / 1_000_000 + (nanoseconds % 1_000_000 >= 500_000 ? 1 : 0)
         let whole = milliseconds / 1000
         var fraction = milliseconds % 1000

@@ -320,18 +320,18 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
         switch event.kind {
         case .succeeded:
             successes.increment()
-            if let timer = successDuration, let duration = event.duration { timer.recordNanoseconds(Self.nanoseconds(duration)) }
+            if let timer = successDuration, let duration = event.duration { timer.recordNanoseconds(duration.nanoseconds) }
             if successesHeard.wrappingAdd(1, ordering: .relaxed).oldValue & 31 == 31 { recordRates(of: breaker) }
         case .failed:
             failures.increment()
-            if let timer = failureDuration, let duration = event.duration { timer.recordNanoseconds(Self.nanoseconds(duration)) }
+            if let timer = failureDuration, let duration = event.duration { timer.recordNanoseconds(duration.nanoseconds) }
             recordRates(of: breaker)
         case .rejected:
             rejections.increment()
             if let retryAfter = event.retryAfter { secondsUntilTrial.record(Self.seconds(retryAfter)) }
         case .ignored:
             ignored.increment()
-            if let timer = ignoredDuration, let duration = event.duration { timer.recordNanoseconds(Self.nanoseconds(duration)) }
+            if let timer = ignoredDuration, let duration = event.duration { timer.recordNanoseconds(duration.nanoseconds) }
         case .slow:
             slow.increment()
             recordRates(of: breaker)
@@ -360,16 +360,6 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
     }
 
     private static func seconds(_ duration: Duration) -> Double {
-        Double(nanoseconds(duration)) / 1_000_000_000
-    }
-
-    /// `duration` in whole nanoseconds, saturating.
-    @inline(__always)
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        let (sum, overflow2) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
-        return overflow2 ? (seconds < 0 ? .min : .max) : sum
+        Double(duration.nanoseconds) / 1_000_000_000
     }
 }

@@ -1,4 +1,6 @@
 #if Redis
+import Breaker
+
 /// The one backoff formula of the Redis module: reconnections, resubscriptions and the fleet's retries
 /// all wait `first × 2^(failures − 1)`, capped at `maximum`, spread by ±20 % so that the instances of a
 /// fleet do not retry in step.

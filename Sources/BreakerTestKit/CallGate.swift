@@ -1,3 +1,4 @@
+import Breaker
 import Synchronization
 
 /// Parks async calls until ``open()``: a dependency that hangs, released when the test says.
@@ -10,9 +11,8 @@ import Synchronization
 /// try await call.value
 /// ```
 public final class CallGate: Sendable {
-    private let lock = TestKitLock()
-    private nonisolated(unsafe) var isOpen = false
-    private nonisolated(unsafe) var parked: [CheckedContinuation<Void, Never>] = []
+    /// Whether the gate is open, and the calls parked while it was not.
+    private let state = Locked((isOpen: false, parked: [CheckedContinuation<Void, Never>]()))
     private let arrivals = Atomic<Int>(0)
 
     /// A closed gate.
@@ -24,9 +24,9 @@ public final class CallGate: Sendable {
     /// Suspends until the gate is open (returns at once if it is).
     public func wait() async {
         await withCheckedContinuation { continuation in
-            let resumeNow = lock.withLock { () -> Bool in
-                if isOpen { return true }
-                parked.append(continuation)
+            let resumeNow = state.withLock { state -> Bool in
+                if state.isOpen { return true }
+                state.parked.append(continuation)
                 return false
             }
             arrivals.add(1, ordering: .releasing)
@@ -36,10 +36,10 @@ public final class CallGate: Sendable {
 
     /// Opens the gate: every parked call resumes, and later ones pass.
     public func open() {
-        let released = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
-            isOpen = true
-            defer { parked = [] }
-            return parked
+        let released = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.isOpen = true
+            defer { state.parked = [] }
+            return state.parked
         }
         for continuation in released { continuation.resume() }
     }

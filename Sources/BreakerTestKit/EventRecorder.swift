@@ -8,9 +8,7 @@ import Breaker
 /// _ = try? breaker.call { throw Timeout() }
 /// #expect(recorder.events == [.beforeCall, .failure("Timeout()"), .stateChange(.closed, .open)])
 /// ```
-///
-/// `@unchecked Sendable`: what it records is reached only under its ``TestKitLock``.
-public final class EventRecorder: CircuitBreakerListener, @unchecked Sendable {
+public final class EventRecorder: CircuitBreakerListener, Sendable {
     /// One recorded event.
     public enum Event: Hashable, Sendable, CustomStringConvertible {
         /// `beforeCall`.
@@ -33,36 +31,33 @@ public final class EventRecorder: CircuitBreakerListener, @unchecked Sendable {
         }
     }
 
-    private let lock = TestKitLock()
-    private var recorded: [Event] = []
-    private var names: [String?] = []
+    /// The events so far, and the name of the breaker that sent each.
+    private let log = Locked((events: [Event](), names: [String?]()))
 
     /// An empty recorder.
     public init() {}
 
-    private func locked<R>(_ body: () -> R) -> R { lock.withLock(body) }
-
     private func record(_ event: Event, from breaker: CircuitBreaker) {
-        locked {
-            recorded.append(event)
-            names.append(breaker.name)
+        log.withLock { log in
+            log.events.append(event)
+            log.names.append(breaker.name)
         }
     }
 
     /// Every event so far, oldest first.
-    public var events: [Event] { locked { recorded } }
+    public var events: [Event] { log.withLock { $0.events } }
 
     /// The names of the breakers that sent each event in ``events``.
-    public var breakerNames: [String?] { locked { names } }
+    public var breakerNames: [String?] { log.withLock { $0.names } }
 
     /// Only the state changes, oldest first.
     public var stateChanges: [Event] { events.filter { if case .stateChange = $0 { true } else { false } } }
 
     /// Forgets everything recorded so far.
     public func removeAll() {
-        locked {
-            recorded.removeAll()
-            names.removeAll()
+        log.withLock { log in
+            log.events.removeAll()
+            log.names.removeAll()
         }
     }
 

@@ -10,8 +10,7 @@ import Breaker
 /// clock.advance(by: .seconds(30))     // the next call is a half-open trial
 /// ```
 ///
-/// `@unchecked Sendable`: its mutable state is reached only under its ``TestKitLock``.
-public final class ManualClock: Clock, @unchecked Sendable {
+public final class ManualClock: Clock, Sendable {
     /// A point on a ``ManualClock``: the time elapsed since the clock's start.
     public struct Instant: InstantProtocol, InstantWithFixedZero, Hashable, Sendable, CustomStringConvertible {
         /// Time since the start of the clock.
@@ -33,29 +32,28 @@ public final class ManualClock: Clock, @unchecked Sendable {
         public var description: String { "+\(offset)" }
     }
 
-    private struct Sleeper {
+    private struct Sleeper: Sendable {
         let id: UInt64
         let deadline: Instant
         let continuation: CheckedContinuation<Void, any Error>
     }
 
-    private struct State {
+    private struct State: Sendable {
         var now: Instant
         var sleepers: [Sleeper] = []
         var nextID: UInt64 = 0
         var cancelled: Set<UInt64> = []
     }
 
-    private let lock = TestKitLock()
-    private var state: State
+    private let state: Locked<State>
 
     /// A clock at `start` (the origin by default).
     public init(start: Instant = Instant(offset: .zero)) {
-        state = State(now: start)
+        state = Locked(State(now: start))
     }
 
     private func locked<R>(_ body: (inout State) -> R) -> R {
-        lock.withLock { body(&state) }
+        state.withLock(body)
     }
 
     /// The current instant.

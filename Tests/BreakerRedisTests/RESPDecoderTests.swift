@@ -1,4 +1,5 @@
 #if Redis
+import BreakerTestKit
 import NIOCore
 import Testing
 
@@ -8,18 +9,8 @@ import Testing
 /// waits for more bytes, or throws; it never crashes and never buffers past its limits.
 @Suite("RESP decoder")
 struct RESPDecoderTests {
-    /// A small deterministic generator, so a failure can be replayed.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
-    }
+    /// A deterministic generator, so a failure can be replayed.
+    typealias Random = SeededRandom
 
     static func value(_ random: inout Random, depth: Int = 0) -> RESPValue {
         switch random.int(0...(depth < 3 ? 6 : 4)) {
@@ -46,7 +37,7 @@ struct RESPDecoderTests {
     }
 
     @Test func everyValueSurvivesARoundTripWhateverTheChunking() throws {
-        var random = Random(state: 42)
+        var random = Random(seed: 42)
         let decoder = RESPDecoder()
         for _ in 0..<2_000 {
             let value = Self.value(&random)
@@ -66,7 +57,7 @@ struct RESPDecoderTests {
     }
 
     @Test func aTruncatedReplyWaitsAndConsumesNothing() throws {
-        var random = Random(state: 7)
+        var random = Random(seed: 7)
         let decoder = RESPDecoder()
         for _ in 0..<500 {
             let encoded = Self.bytes(Self.value(&random))
@@ -79,7 +70,7 @@ struct RESPDecoderTests {
     }
 
     @Test func randomBytesNeverCrashTheDecoder() {
-        var random = Random(state: 99)
+        var random = Random(seed: 99)
         let decoder = RESPDecoder(maximumBulkLength: 1 << 16, maximumArrayLength: 1 << 10, maximumReplyLength: 1 << 20)
         let alphabet = Array("+-:$*\r\n0123456789-abc".utf8)
         var outcomes = (values: 0, waiting: 0, errors: 0)

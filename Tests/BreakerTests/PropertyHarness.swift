@@ -1,8 +1,9 @@
+import BreakerTestKit
 import Foundation
 
 /// A tiny seeded property-testing harness (no package dependencies).
 ///
-/// - ``SplitMix64`` is the deterministic generator: a seed always produces the same test case.
+/// - ``SplitMix64`` (the test kit's `SeededRandom`) is the deterministic generator: a seed always produces the same test case.
 /// - ``Property/check(_:generate:shrink:describe:property:)`` runs `runs` cases, each from its own seed
 ///   (`base + i`), and on the first failure shrinks the case greedily (try every smaller candidate the
 ///   `shrink` function proposes, keep the first that still fails, repeat until none does), then returns
@@ -13,25 +14,11 @@ import Foundation
 /// - `BREAKER_PROPERTY_SEED=S`  replays exactly the case with seed S (decimal or 0x-hex), as printed in
 ///   a failure report.
 /// - `BREAKER_PROPERTY_RANDOMIZE=1` starts from a time-based base seed (printed) instead of the fixed one.
-struct SplitMix64: RandomNumberGenerator {
-    private(set) var state: UInt64
+///
+/// The harness's generator: the test kit's seeded SplitMix64, under the name the property tests use.
+typealias SplitMix64 = SeededRandom
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A uniform integer in `range`.
-    mutating func int(_ range: ClosedRange<Int>) -> Int {
-        let width = UInt64(range.upperBound - range.lowerBound) + 1
-        return range.lowerBound + Int(next() % width)
-    }
-
+extension SeededRandom {
     /// `true` with probability `percent`/100.
     mutating func chance(_ percent: Int) -> Bool { int(0...99) < percent }
 

@@ -4,8 +4,9 @@
 typealias Nanoseconds = Int64
 
 extension Duration {
-    /// This duration in whole nanoseconds, saturating at the bounds of `Int64`.
-    var nanoseconds: Nanoseconds {
+    /// This duration in whole nanoseconds, saturating at the bounds of `Int64`. The one conversion of
+    /// the package: the integrations use it too.
+    package var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? .min : .max }

@@ -225,19 +225,7 @@ struct CircuitMachine: Sendable {
 
     private mutating func evaluateTrip(policy: MachinePolicy, now: Nanoseconds?, jitter: Double, changes: inout MachineChanges) -> RecordResult {
         let snapshot = windowSnapshot
-        var cause: TransitionCause?
-        switch policy.trip {
-        case .consecutive:
-            if consecutiveFailures >= policy.failMax {
-                cause = TransitionCause(.consecutiveFailures, measured: Double(consecutiveFailures), threshold: Double(policy.failMax))
-            }
-        case .rate(let threshold, let minimumCalls):
-            if snapshot.calls >= minimumCalls && snapshot.failureRate >= threshold {
-                cause = TransitionCause(.failureRate, measured: snapshot.failureRate, threshold: threshold)
-            }
-        case .custom:
-            break
-        }
+        var cause = policy.trip.cause(snapshot, failMax: policy.failMax)
         if cause == nil, policy.slowThreshold != nil, snapshot.calls >= policy.slowMinimumCalls, snapshot.slowCallRate >= policy.slowRate {
             cause = TransitionCause(.slowCallRate, measured: snapshot.slowCallRate, threshold: policy.slowRate)
         }

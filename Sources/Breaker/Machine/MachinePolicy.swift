@@ -3,12 +3,6 @@
 /// memory copy. User functions (a custom rule or open duration) stay in the ``PolicyBox``: the machine
 /// only needs to know they exist, since they run outside the lock.
 struct MachinePolicy: Sendable {
-    enum Trip: Sendable {
-        case consecutive
-        case rate(threshold: Double, minimumCalls: Int)
-        case custom
-    }
-
     enum OpenDuration: Sendable {
         case fixed
         case exponential(multiplier: Double, maximum: Nanoseconds, jitter: Double)
@@ -17,7 +11,7 @@ struct MachinePolicy: Sendable {
 
     var failMax: Int
     var resetTimeout: Nanoseconds
-    var trip: Trip
+    var trip: TripPolicy.Rule
     var window: SlidingWindow.Kind?
     var slowThreshold: Nanoseconds?
     var slowRate: Double
@@ -32,12 +26,8 @@ struct MachinePolicy: Sendable {
     init(_ configuration: CircuitBreaker.Configuration) {
         failMax = configuration.failMax
         resetTimeout = configuration.resetTimeout.nanoseconds
-        switch configuration.trip.kind {
-        case .consecutive: trip = .consecutive
-        case .rate(let threshold, let minimumCalls): trip = .rate(threshold: threshold, minimumCalls: minimumCalls)
-        case .custom: trip = .custom
-        }
-        let needsWindow = configuration.trip.usesWindow || configuration.slowCalls != nil
+        trip = configuration.trip.rule
+        let needsWindow = trip.usesWindow || configuration.slowCalls != nil
         window = needsWindow ? configuration.window.kind : nil
         slowThreshold = configuration.slowCalls?.threshold.nanoseconds
         slowRate = configuration.slowCalls?.rate ?? 1
@@ -54,16 +44,10 @@ struct MachinePolicy: Sendable {
         maxTrialDuration = configuration.halfOpen.maxTrialDuration?.nanoseconds
     }
 
-    /// Whether the trip rule is user code (which must see every outcome).
-    var hasCustomTrip: Bool {
-        if case .custom = trip { return true }
-        return false
-    }
-
     /// Whether a trip needs user code (a custom rule or a custom open duration) run outside the lock.
     var tripsOutsideLock: Bool {
         if case .custom = openDuration { return true }
-        return hasCustomTrip
+        return trip.seesEveryOutcome
     }
     /// Whether open periods are spread by a random jitter (the shell then draws a sample per locked step).
     var hasJitter: Bool {
@@ -111,7 +95,7 @@ final class PolicyBox: Sendable {
             if time.lagIsNegligible(against: bucket.nanoseconds) { timing |= PublishedWord.coarseBuckets }
         }
         self.timing = timing
-        if case .custom(let rule) = configuration.trip.kind { shouldTrip = rule } else { shouldTrip = nil }
+        shouldTrip = configuration.trip.customRule
         if case .custom(let size) = configuration.openDuration.kind { openDuration = size } else { openDuration = nil }
     }
 }

@@ -65,7 +65,7 @@ extension CircuitMachine {
     func published(policy: MachinePolicy?, timing: UInt64) -> PublishedWord {
         // No failures in a row, and no window or a full window of fast successes: a fast success changes
         // nothing (unless a custom rule must see every outcome).
-        let quietSuccesses = policy.map { !$0.hasCustomTrip } ?? false
+        let quietSuccesses = policy.map { !$0.trip.seesEveryOutcome } ?? false
         let successChangesNothing = consecutiveFailures == 0 && (window.map { quietSuccesses && $0.isFullOfFastSuccesses } ?? true)
         var bits: UInt64 = UInt64(state.code) | timing
         var deadline = openUntil

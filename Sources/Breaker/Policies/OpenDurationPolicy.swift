@@ -18,27 +18,25 @@ public struct OpenDurationPolicy: Sendable, Hashable, CustomStringConvertible {
     let kind: Kind
     /// Made when a custom sizing closure is given and kept with it (so its identity is never reused):
     /// what equality compares for `.custom`. `nil` for the other kinds.
-    private let customRule: CustomRuleIdentity?
-
-    private final class CustomRuleIdentity: Sendable {}
+    private let customIdentity: ClosureIdentity?
 
     /// What equality and hashing compare.
     private enum Identity: Hashable {
         case fixed
         case exponential(multiplier: Double, maximum: Duration, jitter: Double)
-        case custom(ObjectIdentifier)
+        case custom(ClosureIdentity)
     }
 
     init(kind: Kind) {
         self.kind = kind
-        if case .custom = kind { customRule = CustomRuleIdentity() } else { customRule = nil }
+        if case .custom = kind { customIdentity = ClosureIdentity() } else { customIdentity = nil }
     }
 
     private var identity: Identity {
         switch kind {
         case .fixed: .fixed
         case .exponential(let multiplier, let maximum, let jitter): .exponential(multiplier: multiplier, maximum: maximum, jitter: jitter)
-        case .custom: .custom(ObjectIdentifier(customRule!))
+        case .custom: .custom(customIdentity!)
         }
     }
 

@@ -22,27 +22,25 @@ public struct TripPolicy: Sendable, Hashable, CustomStringConvertible {
     let kind: Kind
     /// Made when a custom rule is given and kept with it (so its identity is never reused): what
     /// equality compares for `.custom`. `nil` for the other kinds.
-    private let customRule: CustomRuleIdentity?
-
-    private final class CustomRuleIdentity: Sendable {}
+    private let customIdentity: ClosureIdentity?
 
     /// What equality and hashing compare.
     private enum Identity: Hashable {
         case consecutive
         case rate(threshold: Double, minimumCalls: Int)
-        case custom(ObjectIdentifier)
+        case custom(ClosureIdentity)
     }
 
     init(kind: Kind) {
         self.kind = kind
-        if case .custom = kind { customRule = CustomRuleIdentity() } else { customRule = nil }
+        if case .custom = kind { customIdentity = ClosureIdentity() } else { customIdentity = nil }
     }
 
     private var identity: Identity {
         switch kind {
         case .consecutive: .consecutive
         case .rate(let threshold, let minimumCalls): .rate(threshold: threshold, minimumCalls: minimumCalls)
-        case .custom: .custom(ObjectIdentifier(customRule!))
+        case .custom: .custom(customIdentity!)
         }
     }
 
@@ -64,9 +62,66 @@ public struct TripPolicy: Sendable, Hashable, CustomStringConvertible {
         TripPolicy(kind: .custom(shouldTrip))
     }
 
-    var usesWindow: Bool {
-        if case .consecutive = kind { return false }
-        return true
+    /// The rule as the state machine keeps it: plain values, so copying a policy copies no closure.
+    var rule: Rule {
+        switch kind {
+        case .consecutive: .consecutive
+        case .rate(let threshold, let minimumCalls): .rate(threshold: threshold, minimumCalls: minimumCalls)
+        case .custom: .custom
+        }
+    }
+
+    /// The user's rule, for a ``custom(_:)`` policy.
+    var customRule: (@Sendable (WindowSnapshot) -> Bool)? {
+        if case .custom(let shouldTrip) = kind { return shouldTrip }
+        return nil
+    }
+
+    /// Throws an error naming the first value out of range (``CircuitBreaker/Configuration/validate()``).
+    func validate() throws(ConfigurationError) {
+        switch kind {
+        case .consecutive, .custom: break
+        case .rate(let threshold, let minimumCalls):
+            try ConfigurationError.check(threshold > 0 && threshold <= 1, "trip.failureRate threshold", threshold, "0 < threshold ≤ 1")
+            try ConfigurationError.check(minimumCalls >= 1, "trip.failureRate minimumCalls", minimumCalls, "1...\(Int.max)")
+        }
+    }
+
+    /// A trip policy as the state machine judges it. Everything a new built-in policy needs is here
+    /// and in ``TripPolicy``: its kind, factory, validation, and the cause it sees in the counts.
+    enum Rule: Sendable {
+        case consecutive
+        case rate(threshold: Double, minimumCalls: Int)
+        /// User code: judged outside the lock (``CircuitMachine`` asks the breaker to run it).
+        case custom
+
+        /// Whether the rule reads the sliding window.
+        var usesWindow: Bool {
+            if case .consecutive = self { return false }
+            return true
+        }
+
+        /// Whether user code must see every outcome: then no success is "nothing to change", and none
+        /// is parked (``PublishedWord``).
+        var seesEveryOutcome: Bool {
+            if case .custom = self { return true }
+            return false
+        }
+
+        /// The cause of a trip that the counts call for, or `nil`. A custom rule returns `nil` here: it
+        /// runs outside the lock.
+        func cause(_ counts: WindowSnapshot, failMax: Int) -> TransitionCause? {
+            switch self {
+            case .consecutive:
+                guard counts.consecutiveFailures >= failMax else { return nil }
+                return TransitionCause(.consecutiveFailures, measured: Double(counts.consecutiveFailures), threshold: Double(failMax))
+            case .rate(let threshold, let minimumCalls):
+                guard counts.calls >= minimumCalls && counts.failureRate >= threshold else { return nil }
+                return TransitionCause(.failureRate, measured: counts.failureRate, threshold: threshold)
+            case .custom:
+                return nil
+            }
+        }
     }
 
     /// Equal when both are ``consecutiveFailures``, both the same ``failureRate(_:minimumCalls:)``,

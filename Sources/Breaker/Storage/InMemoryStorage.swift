@@ -189,6 +189,9 @@ public final class InMemoryStorage: CircuitBreakerStorage {
         core.withLock { core in core.subscribers.removeAll { $0.breaker == nil || $0.breaker === breaker } }
     }
 
+    /// How many breakers are subscribed, counting entries of breakers that are gone but not yet pruned.
+    var subscriberCount: Int { core.withLock { $0.subscribers.count } }
+
     /// Makes `storage` (which keeps this circuit as its ``CircuitBreakerStorage/local``) hear every change.
     func replicate(to storage: any CircuitBreakerStorage) {
         guard storage !== self else { return }

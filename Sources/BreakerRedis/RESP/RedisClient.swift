@@ -206,14 +206,4 @@ public final class RedisClient: RedisTransport {
         Backoff(first: configuration.reconnectDelay, maximum: configuration.maximumReconnectDelay).delay(afterFailures: failures)
     }
 }
-
-extension Duration {
-    /// The duration in whole nanoseconds (saturating).
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return product.addingReportingOverflow(attoseconds / 1_000_000_000).overflow ? .max : product + attoseconds / 1_000_000_000
-    }
-}
 #endif

@@ -1,4 +1,5 @@
 #if Redis
+import Breaker
 import NIOCore
 import NIOPosix
 import NIOSSL
