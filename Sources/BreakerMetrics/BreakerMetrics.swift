@@ -179,17 +179,10 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
 
     /// The causes counted apart for each state (others count as `other`).
     private static let transitionTable: [(CircuitState, [(kind: TransitionCause.Kind, name: String)])] = [
-        (.closed, [(.trialsSucceeded, "trial_succeeded"), (.manual, "manual"), (.modeChanged, "mode_changed"), (.remote, "remote")]),
-        (.halfOpen, [(.openPeriodElapsed, "open_period_elapsed"), (.manual, "manual"), (.remote, "remote")]),
-        (
-            .open,
-            [
-                (.consecutiveFailures, "consecutive_failures"), (.failureRate, "failure_rate"), (.slowCallRate, "slow_call_rate"),
-                (.customRule, "custom_rule"), (.trialFailed, "trial_failed"), (.trialTimedOut, "trial_timed_out"),
-                (.manual, "manual"), (.modeChanged, "mode_changed"), (.remote, "remote"),
-            ]
-        ),
-    ]
+        (.closed, [.trialsSucceeded, .manual, .modeChanged, .remote]),
+        (.halfOpen, [.openPeriodElapsed, .manual, .remote]),
+        (.open, TransitionCause.Kind.trips + [.manual, .modeChanged, .remote]),
+    ].map { state, kinds in (state, kinds.map { ($0, $0.label) }) }
 
     /// The counters of one state's transitions, by cause.
     private struct TransitionCounters: Sendable {

@@ -204,7 +204,9 @@ func whenTheExecutorIsResponsive() async throws {
 }
 
 /// Waits on the real clock for `condition`, up to `limit` (scaled); records an issue if it never holds.
-func eventually(within limit: Duration = .seconds(5), _ what: String = "", _ condition: () async throws -> Bool) async throws {
+/// The default is generous: it costs nothing when the condition holds, and a machine busy starting
+/// every suite at once can take seconds to bring a fleet up.
+func eventually(within limit: Duration = .seconds(15), _ what: String = "", _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + limit.scaled
     while ContinuousClock.now < deadline {
         if try await condition() { return }

@@ -56,6 +56,29 @@ public struct TransitionCause: Sendable, Hashable, CustomStringConvertible {
             case .remote: "changed elsewhere"
             }
         }
+
+        /// The kind as a metric label or log value: snake case, such as `trial_failed`.
+        package var label: String {
+            switch name {
+            case .consecutiveFailures: "consecutive_failures"
+            case .failureRate: "failure_rate"
+            case .slowCallRate: "slow_call_rate"
+            case .customRule: "custom_rule"
+            case .trialFailed: "trial_failed"
+            case .trialTimedOut: "trial_timed_out"
+            case .openPeriodElapsed: "open_period_elapsed"
+            case .trialsSucceeded: "trial_succeeded"
+            case .manual: "manual"
+            case .modeChanged: "mode_changed"
+            case .reconfigured: "reconfigured"
+            case .remote: "remote"
+            }
+        }
+
+        /// The causes a policy opens the circuit with (a trip rule, or a failed or overrun trial): what
+        /// the metrics integration counts apart among transitions to open. A new trip policy's cause
+        /// goes here.
+        package static let trips: [Kind] = [.consecutiveFailures, .failureRate, .slowCallRate, .customRule, .trialFailed, .trialTimedOut]
     }
 
     /// The kind of cause.
