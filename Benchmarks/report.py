@@ -44,7 +44,8 @@ SCENARIOS = {
     "12": (KILO, "01", "ours: closed, slow-call detection with in-flight detection (ContinuousClock)"),
     "31": (KILO, "01", "ours: closed, slow-call detection without in-flight detection (ContinuousClock)"),
     "13": (KILO, None, "baseline: bare throw + catch"),
-    "14": (KILO, "13", "ours: rejection while open"),
+    "35": (KILO, None, "baseline: bare throw + catch of an error the size of CircuitBreakerError"),
+    "14": (KILO, "35", "ours: rejection while open"),
     "15": (KILO, "01", "ours: fallback call while open"),
     "16": (MEGA, None, "baseline: bare sync call, 1 thread"),
     "17": (MEGA, "16", "baseline: bare sync call, 2 threads"),
@@ -194,6 +195,15 @@ def main():
          diff("12", "01") <= 60, f"{diff('12', '01'):+.1f} ns; without it (31) {diff('31', '01'):+.1f} ns")),
         ("rejection while open: ≤ 150 ns, ≤ 1 allocation", lambda: (
          ns["14"] <= 150 and mallocs["14"] < 1.01, f"{ns['14']:.1f} ns, {mallocs['14']:.3f} mallocs/op")),
+        ("issue 17: closed sync ≤ 3 ns above bare call", lambda: (
+         diff("02", "01") <= 3, f"{diff('02', '01'):+.1f} ns")),
+        ("issue 17: closed async ≤ 5 ns above bare async call", lambda: (
+         diff("05", "04") <= 5, f"{diff('05', '04'):+.1f} ns")),
+        ("issue 17: rejection ≤ 1.25 × a bare throw + catch of an error of the same size", lambda: (
+         ns["14"] / ns["35"] <= 1.25, f"{ns['14'] / ns['35']:.2f}× ({ns['14']:.1f} vs {ns['35']:.1f} ns)")),
+        ("issue 17: two threads ≥ 0.9 × the bare calls' scaling", lambda: (
+         throughput_ratio("18", "19") >= 0.9 * throughput_ratio("16", "17"),
+         f"{throughput_ratio('18', '19'):.2f}× against bare {throughput_ratio('16', '17'):.2f}×")),
         ("two threads, closed consecutive: ≥ 1.6 × one thread", lambda: (
          throughput_ratio("18", "19") >= 1.6, f"{throughput_ratio('18', '19'):.2f}×")),
         ("count window 10,000 vs 10: within 1.2 ×", lambda: (

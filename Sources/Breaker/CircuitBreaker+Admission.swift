@@ -76,22 +76,28 @@ extension CircuitBreaker {
             if word & PublishedWord.timesCalls != 0 { return try admitTimed(word) }
             return Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: nil)
         }
-        let start = word & PublishedWord.timesCalls != 0 ? readCallClock(word) : nil
         if word & PublishedWord.rejectsUntilDeadline != 0 {
-            // Open, half-open with no free trial slot, or waiting on a trial gate: reject without the lock
-            // while the published deadline is ahead. A lagging clock reading is enough far from the
-            // deadline; within a few ticks of it (a loaded machine can delay a tick) the precise clock
-            // decides, so that a caller who waited for the deadline (`waitUntilRetry`) is not turned
-            // away by a stale reading.
-            let deadline = cell.openUntil.load(ordering: .acquiring)
-            let now = time.laggingNow()
-            if cell.word.load(ordering: .acquiring) == word && now < deadline && (deadline - now > 8 * (time.lag ?? 0) || time.now() < deadline) {
-                throw reject(retryAfter: deadline == .max ? 0 : deadline - now)
-            }
+            if let rejection = rejectionWithoutLock(word) { throw rejection }
+            let start = word & PublishedWord.timesCalls != 0 ? readCallClock(word) : nil
             return try admitLocked(now: time.now(), start: start)
         }
+        let start = word & PublishedWord.timesCalls != 0 ? readCallClock(word) : nil
         let needsClock = PublishedWord.state(of: word) != .closed
         return try admitLocked(now: needsClock ? time.now() : nil, start: start)
+    }
+
+    /// The rejection of a call while the published deadline is ahead, decided without the lock (open,
+    /// half-open with no free trial slot, or waiting on a trial gate); `nil` when the locked path must
+    /// decide. A lagging clock reading is enough far from the deadline; within a few ticks of it (a
+    /// loaded machine can delay a tick) the precise clock decides, so that a caller who waited for the
+    /// deadline (`waitUntilRetry`) is not turned away by a stale reading.
+    @usableFromInline
+    func rejectionWithoutLock(_ word: UInt64) -> CircuitBreakerError? {
+        let deadline = cell.openUntil.load(ordering: .acquiring)
+        let now = time.laggingNow()
+        guard cell.word.load(ordering: .acquiring) == word && now < deadline && (deadline - now > 8 * (time.lag ?? 0) || time.now() < deadline)
+        else { return nil }
+        return reject(retryAfter: deadline == .max ? 0 : deadline - now)
     }
 
     private func admitLocked(now: Nanoseconds?, start: Nanoseconds?) throws(CircuitBreakerError) -> Admitted {

@@ -18,23 +18,24 @@ extension CircuitBreaker {
         let word = cell.word.load(ordering: .acquiring)
         let flags = flags.load(ordering: .relaxed)
         guard flags & Flags.generalPath == 0, word & PublishedWord.admitsFreely != 0 else {
+            // A rejection is thrown from here, once, untyped: no typed error travels up the admission.
+            if word & PublishedWord.rejectsUntilDeadline != 0, let rejection = rejectionWithoutLock(word) { throw rejection }
             return try callAdmitting(body)
         }
-        // Fast path: closed and healthy, no listener of per-call events.
-        let admitted =
-            word & PublishedWord.timesCalls != 0
-            ? try admitTimed(word) : Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: nil)
+        if word & PublishedWord.timesCalls != 0 { return try callTimed(word, body) }
+        // Fast path: closed and healthy, calls not timed, no listener of per-call events. Only the
+        // published word is kept across the call; the admission is built only if the outcome needs it.
         let result: R
         do {
             result = try body()
         } catch {
-            if case .throw(let breakerError) = recordError(admitted, error) { throw breakerError }
+            if case .throw(let breakerError) = recordError(Self.admittedFreely(word), error) { throw breakerError }
             throw error
         }
-        if admitted.start == nil && cell.word.load(ordering: .acquiring) & Self.quietSuccessMask == PublishedWord.successIsNoop {
+        if cell.word.load(ordering: .acquiring) & Self.quietSuccessMask == PublishedWord.successIsNoop {
             counters.increment(.success)  // nothing to change: no shared write beyond a counter
         } else {
-            recordSuccess(admitted)
+            recordSuccess(Self.admittedFreely(word))
         }
         return result
     }
@@ -52,22 +53,21 @@ extension CircuitBreaker {
         let word = cell.word.load(ordering: .acquiring)
         let flags = flags.load(ordering: .relaxed)
         guard flags & Flags.generalPath == 0, word & PublishedWord.admitsFreely != 0 else {
+            if word & PublishedWord.rejectsUntilDeadline != 0, let rejection = rejectionWithoutLock(word) { throw rejection }
             return try await callAdmitting(body)
         }
-        let admitted =
-            word & PublishedWord.timesCalls != 0
-            ? try admitTimed(word) : Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: nil)
+        if word & PublishedWord.timesCalls != 0 { return try await callTimed(word, body) }
         let result: R
         do {
             result = try await body()
         } catch {
-            if case .throw(let breakerError) = recordError(admitted, error) { throw breakerError }
+            if case .throw(let breakerError) = recordError(Self.admittedFreely(word), error) { throw breakerError }
             throw error
         }
-        if admitted.start == nil && cell.word.load(ordering: .acquiring) & Self.quietSuccessMask == PublishedWord.successIsNoop {
+        if cell.word.load(ordering: .acquiring) & Self.quietSuccessMask == PublishedWord.successIsNoop {
             counters.increment(.success)
         } else {
-            recordSuccess(admitted)
+            recordSuccess(Self.admittedFreely(word))
         }
         return result
     }
@@ -117,6 +117,44 @@ extension CircuitBreaker {
 
     /// A success that changes nothing and is counted (not disabled) reads `successIsNoop` alone under this mask.
     @usableFromInline static var quietSuccessMask: UInt64 { PublishedWord.successIsNoop | PublishedWord.recordsNothing }
+
+    /// A call admitted on the fast path without timing, in the generation `word` was published in.
+    @usableFromInline
+    static func admittedFreely(_ word: UInt64) -> Admitted {
+        Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: nil)
+    }
+
+    /// The fast path of a circuit that times its calls (slow-call detection): admitted without the
+    /// lock, timed, and recorded.
+    @inlinable
+    func callTimed<R>(_ word: UInt64, _ body: () throws -> R) throws -> R {
+        let admitted = try admitTimed(word)
+        let result: R
+        do {
+            result = try body()
+        } catch {
+            if case .throw(let breakerError) = recordError(admitted, error) { throw breakerError }
+            throw error
+        }
+        recordSuccess(admitted)
+        return result
+    }
+
+    /// The async form of ``callTimed(_:_:)``.
+    @inlinable
+    nonisolated(nonsending)
+    func callTimed<R>(_ word: UInt64, _ body: nonisolated(nonsending) () async throws -> R) async throws -> R {
+        let admitted = try admitTimed(word)
+        let result: R
+        do {
+            result = try await body()
+        } catch {
+            if case .throw(let breakerError) = recordError(admitted, error) { throw breakerError }
+            throw error
+        }
+        recordSuccess(admitted)
+        return result
+    }
 
     // MARK: General path
 

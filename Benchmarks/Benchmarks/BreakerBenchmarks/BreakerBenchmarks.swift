@@ -35,6 +35,22 @@ struct SmallError: Error { let code: Int }
 @inline(never)
 func failing(_ value: Int) throws -> Int { throw SmallError(code: value) }
 
+/// An error laid out like ``CircuitBreakerError``: a one-byte reason, a 64-bit time and a reference,
+/// so that a rejection is compared with a throw of the same size (boxing and copying included).
+struct BreakerSizedError: Error {
+    final class Context: Sendable { let name: String? = "open" }
+    let reason: UInt8
+    let nanoseconds: Int64
+    let context: Context
+}
+
+let breakerSizedContext = BreakerSizedError.Context()
+
+@inline(never)
+func failingLikeABreaker(_ value: Int) throws -> Int {
+    throw BreakerSizedError(reason: 2, nanoseconds: Int64(value), context: breakerSizedContext)
+}
+
 // MARK: - Helpers
 
 /// Runs `total` calls of `body`, split evenly over `threads` threads (the calling thread is one of them).
@@ -272,6 +288,18 @@ let benchmarks: @Sendable () -> Void = {
             do {
                 blackHole(try failing(i))
             } catch let error as SmallError {
+                blackHole(error)
+            } catch {
+                fatalError("unexpected error \(error)")
+            }
+        }
+    }
+
+    Benchmark("35 baseline: bare throw + catch of an error the size of CircuitBreakerError", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations {
+            do {
+                blackHole(try failingLikeABreaker(i))
+            } catch let error as BreakerSizedError {
                 blackHole(error)
             } catch {
                 fatalError("unexpected error \(error)")

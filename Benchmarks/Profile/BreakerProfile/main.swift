@@ -5,7 +5,8 @@
 //     valgrind --tool=callgrind .build/release/BreakerProfile count-window 100000
 //
 // Scenarios: consecutive, count-window, count-window-10000, time-window, time-window-10000, slow-calls,
-// rejection, half-open, cycle, state-observer, every-call-observer.
+// rejection, bare-throw (the rejection's baseline: an error of the same size), half-open, cycle,
+// state-observer, every-call-observer.
 
 import Breaker
 import Synchronization
@@ -68,6 +69,20 @@ func rejectionLoop(_ breaker: CircuitBreaker) {
     }
 }
 
+/// Laid out like `CircuitBreakerError` (a one-byte reason, a 64-bit time, a reference).
+struct BreakerSizedError: Error {
+    final class Context: Sendable { let name: String? = "open" }
+    let reason: UInt8
+    let nanoseconds: Int64
+    let context: Context
+}
+let breakerSizedContext = BreakerSizedError.Context()
+
+@inline(never)
+func failingLikeABreaker(_ value: Int) throws -> Int {
+    throw BreakerSizedError(reason: 2, nanoseconds: Int64(value), context: breakerSizedContext)
+}
+
 switch scenario {
 case "consecutive":
     closedLoop(breaker())
@@ -85,6 +100,10 @@ case "rejection":
     let open = breaker()
     open.open()
     rejectionLoop(open)
+case "bare-throw":
+    for i in 0..<count {
+        do { sink(try failingLikeABreaker(i)) } catch let error as BreakerSizedError { sink(error.nanoseconds == 0 ? 1 : 2) } catch { fatalError() }
+    }
 case "half-open":
     // One trial admitted and never finished: every later call is a half-open rejection.
     let halfOpen = breaker()

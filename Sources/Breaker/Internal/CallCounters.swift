@@ -65,8 +65,8 @@ struct Stripes: ~Copyable, Sendable {
 /// Lifetime counts of a breaker's calls, one counter per ``Kind``.
 ///
 /// Counts start in one shared set of words (40 bytes, no allocation). When more than one thread keeps
-/// counting (``ContentionProbe``), the counters move to per-thread ``Stripes`` so that threads stop
-/// writing one cache line. Reading sums both.
+/// counting (``ContentionProbe``, sampled on one count in ``probeInterval``), the counters move to
+/// per-thread ``Stripes`` so that threads stop writing one cache line. Reading sums both.
 ///
 /// A noncopyable value stored inline in its breaker: no allocation of its own.
 @usableFromInline
@@ -96,15 +96,22 @@ struct CallCounters: ~Copyable, Sendable {
             Stripes.mine(base, kind.rawValue, key: stripeKey).pointee.wrappingAdd(1, ordering: .relaxed)
             return
         }
-        if probe.isContended(ThreadStripe.current(stripeKey)) { stripes.install() }
+        let before: UInt64
         switch kind {
-        case .success: successes.wrappingAdd(1, ordering: .relaxed)
-        case .failure: failures.wrappingAdd(1, ordering: .relaxed)
-        case .ignored: ignored.wrappingAdd(1, ordering: .relaxed)
-        case .rejected: rejected.wrappingAdd(1, ordering: .relaxed)
-        case .slow: slow.wrappingAdd(1, ordering: .relaxed)
+        case .success: before = successes.wrappingAdd(1, ordering: .relaxed).oldValue
+        case .failure: before = failures.wrappingAdd(1, ordering: .relaxed).oldValue
+        case .ignored: before = ignored.wrappingAdd(1, ordering: .relaxed).oldValue
+        case .rejected: before = rejected.wrappingAdd(1, ordering: .relaxed).oldValue
+        case .slow: before = slow.wrappingAdd(1, ordering: .relaxed).oldValue
         }
+        // The probe looks at the writing thread on one count in `probeInterval`: finding the thread
+        // (a pthread key) costs more than the count itself, and two threads taking turns still show
+        // within a few thousand counts.
+        if before & (Self.probeInterval &- 1) == 0 && probe.isContended(ThreadStripe.current(stripeKey)) { stripes.install() }
     }
+
+    /// How often an unstriped count samples the writing thread (a power of two).
+    @usableFromInline static var probeInterval: UInt64 { 32 }
 
     private func sharedTotal(_ kind: Kind) -> UInt64 {
         switch kind {

@@ -22,12 +22,13 @@ import SwiftOverlayShims  // declares the `timespec` that `clock_gettime` fills 
 /// shared instance each.
 @usableFromInline
 final class TimeSource: Sendable {
-    /// Reads the clock.
-    let now: @Sendable () -> Nanoseconds
-    /// Reads the clock cheaply, possibly a few milliseconds behind ``now`` (never ahead): for checks
-    /// where a late reading errs on the safe side, such as rejecting a call while a circuit is open.
-    let laggingNow: @Sendable () -> Nanoseconds
-    /// How far ``laggingNow`` may lag (the coarse clock's tick), or `nil` when it is ``now`` itself.
+    /// Reads a custom clock (the standard ones are read directly: ``systemClocks``).
+    private let read: @Sendable () -> Nanoseconds
+    private let readLagging: @Sendable () -> Nanoseconds
+    /// For the standard clocks, the system clocks behind ``now()`` and ``laggingNow()``, read with no
+    /// closure call in between (a rejection reads one); `nil` for a custom clock.
+    private let systemClocks: (precise: Int32, lagging: Int32)?
+    /// How far ``laggingNow()`` may lag (the coarse clock's tick), or `nil` when it is ``now()`` itself.
     let lag: Nanoseconds?
     /// Suspends until the clock reaches `deadline`; throws `CancellationError` if the task is cancelled.
     let sleepUntil: @Sendable (Nanoseconds) async throws -> Void
@@ -51,6 +52,7 @@ final class TimeSource: Sendable {
         self.init(
             now: now,
             laggingNow: now,
+            systemClocks: nil,
             lag: nil,
             sleepUntil: { deadline in
                 try await clock.sleep(until: origin.advanced(by: .nanoseconds(deadline)), tolerance: nil)
@@ -58,17 +60,37 @@ final class TimeSource: Sendable {
     }
 
     private init(
-        now: @escaping @Sendable () -> Nanoseconds, laggingNow: @escaping @Sendable () -> Nanoseconds, lag: Nanoseconds?,
-        sleepUntil: @escaping @Sendable (Nanoseconds) async throws -> Void
+        now: @escaping @Sendable () -> Nanoseconds, laggingNow: @escaping @Sendable () -> Nanoseconds,
+        systemClocks: (precise: Int32, lagging: Int32)?, lag: Nanoseconds?, sleepUntil: @escaping @Sendable (Nanoseconds) async throws -> Void
     ) {
-        self.now = now
-        self.laggingNow = laggingNow
+        self.read = now
+        self.readLagging = laggingNow
+        self.systemClocks = systemClocks
         self.lag = lag
         self.sleepUntil = sleepUntil
     }
 
     /// Whether ``laggingNow`` is precise enough to measure or place something `span` long: its lag is
     /// at most 4 % of the span (25 ticks; 100 ms with the usual 4 ms tick).
+    /// Reads the clock.
+    @inline(__always)
+    func now() -> Nanoseconds {
+        #if canImport(Glibc) || canImport(Musl)
+        if let systemClocks { return Self.reading(systemClocks.precise) }
+        #endif
+        return read()
+    }
+
+    /// Reads the clock cheaply, possibly a few milliseconds behind ``now()`` (never ahead): for checks
+    /// where a late reading errs on the safe side, such as rejecting a call while a circuit is open.
+    @inline(__always)
+    func laggingNow() -> Nanoseconds {
+        #if canImport(Glibc) || canImport(Musl)
+        if let systemClocks { return Self.reading(systemClocks.lagging) }
+        #endif
+        return readLagging()
+    }
+
     func lagIsNegligible(against span: Nanoseconds) -> Bool {
         guard let lag else { return true }
         return lag > 0 && span / 25 >= lag
@@ -87,7 +109,10 @@ final class TimeSource: Sendable {
         var resolution = timespec()
         clock_getres(CLOCK_MONOTONIC_COARSE, &resolution)
         let tick = Nanoseconds(resolution.tv_sec) &* 1_000_000_000 &+ Nanoseconds(resolution.tv_nsec)
-        return TimeSource(now: read, laggingNow: Self.reader(CLOCK_MONOTONIC_COARSE), lag: tick) { deadline in
+        return TimeSource(
+            now: read, laggingNow: Self.reader(CLOCK_MONOTONIC_COARSE), systemClocks: (Int32(CLOCK_MONOTONIC), Int32(CLOCK_MONOTONIC_COARSE)),
+            lag: tick
+        ) { deadline in
             try await clock.sleep(until: instant.advanced(by: .nanoseconds(deadline &- reading)), tolerance: nil)
         }
     }
@@ -95,11 +120,14 @@ final class TimeSource: Sendable {
     /// Reads `systemClock` in nanoseconds. `CLOCK_MONOTONIC_COARSE` has the same origin as
     /// `CLOCK_MONOTONIC`, is updated once a tick (a few milliseconds) and costs a quarter as much.
     private static func reader(_ systemClock: clockid_t) -> @Sendable () -> Nanoseconds {
-        {
-            var time = timespec()
-            clock_gettime(systemClock, &time)
-            return Nanoseconds(time.tv_sec) &* 1_000_000_000 &+ Nanoseconds(time.tv_nsec)
-        }
+        { reading(Int32(systemClock)) }
+    }
+
+    @inline(__always)
+    private static func reading(_ systemClock: Int32) -> Nanoseconds {
+        var time = timespec()
+        clock_gettime(clockid_t(systemClock), &time)
+        return Nanoseconds(time.tv_sec) &* 1_000_000_000 &+ Nanoseconds(time.tv_nsec)
     }
     #endif
 }
