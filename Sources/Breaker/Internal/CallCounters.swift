@@ -52,8 +52,8 @@ struct Stripes: ~Copyable, Sendable {
 
     /// Word `word` of the calling thread's stripe in the stripes at `base`.
     @inlinable
-    static func mine(_ base: UnsafeMutablePointer<Atomic<UInt64>>, _ word: Int, cache: ThreadStripe.Cache) -> UnsafeMutablePointer<Atomic<UInt64>> {
-        base + (ThreadStripe.current(cache) &* words &+ word)
+    static func mine(_ base: UnsafeMutablePointer<Atomic<UInt64>>, _ word: Int, key: pthread_key_t) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        base + (ThreadStripe.current(key) &* words &+ word)
     }
 
     /// Word `word` of stripe `stripe` in the stripes at `base`.
@@ -84,8 +84,8 @@ struct CallCounters: ~Copyable, Sendable {
     @usableFromInline let slow = Atomic<UInt64>(0)
     @usableFromInline let probe = ContentionProbe()
     @usableFromInline let stripes = Stripes()
-    /// ``ThreadStripe/cache``, copied so the call path reads no lazily initialised global.
-    @usableFromInline let stripeCache = ThreadStripe.cache
+    /// ``ThreadStripe/key``, copied so the call path reads no lazily initialised global.
+    @usableFromInline let stripeKey = ThreadStripe.key
 
     init() {}
 
@@ -93,7 +93,7 @@ struct CallCounters: ~Copyable, Sendable {
     @inlinable
     func increment(_ kind: Kind) {
         if let base = stripes.base {
-            Stripes.mine(base, kind.rawValue, cache: stripeCache).pointee.wrappingAdd(1, ordering: .relaxed)
+            Stripes.mine(base, kind.rawValue, key: stripeKey).pointee.wrappingAdd(1, ordering: .relaxed)
             return
         }
         let before: UInt64
@@ -107,7 +107,7 @@ struct CallCounters: ~Copyable, Sendable {
         // The probe looks at the writing thread on one count in `probeInterval`: finding the thread
         // (a pthread key) costs more than the count itself, and two threads taking turns still show
         // within a few thousand counts.
-        if before & (Self.probeInterval &- 1) == 0 && probe.isContended(ThreadStripe.current(stripeCache)) { stripes.install() }
+        if before & (Self.probeInterval &- 1) == 0 && probe.isContended(ThreadStripe.current(stripeKey)) { stripes.install() }
     }
 
     /// How often an unstriped count samples the writing thread (a power of two).
@@ -161,67 +161,30 @@ struct ContentionProbe: ~Copyable, Sendable {
 }
 
 /// Gives each thread its own stripe index: threads are numbered in the order they first count
-/// something, so up to ``Stripes/count`` threads never share a stripe. The number lives in a pthread
-/// key, not in a hash of the thread's identity, which could collide; a small direct-mapped cache in
-/// front of the key, indexed by `pthread_self()` (one load, where the key costs a library call of
-/// a dozen instructions), makes finding it cheap on every call of a contended breaker.
+/// something, so up to ``Stripes/count`` threads never share a stripe. The number lives in a
+/// pthread key (a few instructions to read), not in a hash of the thread's identity, which could
+/// collide.
 @usableFromInline
 enum ThreadStripe {
-    /// The cache: ``cacheSlots`` words, each a thread's `pthread_self()` with its stripe in the low
-    /// bits (a thread descriptor is aligned far beyond 16 bytes), then one word holding the pthread
-    /// key. Allocated once per process; owners copy its address so the call path reads no lazily
-    /// initialised global.
-    @usableFromInline static let cache: Cache = {
+    @usableFromInline static let key: pthread_key_t = {
         var key = pthread_key_t()
         let rc = pthread_key_create(&key, nil)
         precondition(rc == 0, "pthread_key_create failed: \(rc)")
-        let words = UnsafeMutablePointer<Atomic<UInt>>.allocate(capacity: cacheSlots + 1)
-        for index in 0..<cacheSlots { (words + index).initialize(to: Atomic(0)) }
-        (words + cacheSlots).initialize(to: Atomic(UInt(key)))
-        return Cache(words: words)
+        return key
     }()
-
-    /// The address of ``cache``'s words. `@unchecked Sendable`: the words are atomics, allocated once
-    /// and never freed, and the address never changes.
-    @usableFromInline
-    struct Cache: @unchecked Sendable {
-        @usableFromInline let words: UnsafeMutablePointer<Atomic<UInt>>
-    }
-    @usableFromInline static var cacheSlots: Int { 64 }
     static let next = Atomic<Int>(0)
 
     /// The calling thread's stripe, in `0..<Stripes.count`.
     @inlinable
-    static func current(_ cache: Cache) -> Int {
-        let me = thisThread()
-        let slot = cache.words + Int(truncatingIfNeeded: (me &* 0x9E37_79B9_7F4A_7C15) >> 58)  // 64 slots
-        let entry = slot.pointee.load(ordering: .relaxed)
-        if entry & ~0xF == me { return Int(entry & 0xF) }
-        return lookUp(cache.words, me, slot)
+    static func current(_ key: pthread_key_t) -> Int {
+        if let stored = pthread_getspecific(key) { return (Int(bitPattern: stored) &- 1) & (Stripes.count &- 1) }
+        return assign(key)
     }
 
-    /// The calling thread's identity as a number.
-    @inlinable
-    static func thisThread() -> UInt {
-        #if canImport(Darwin)
-        UInt(bitPattern: UnsafeMutableRawPointer(pthread_self()))
-        #else
-        UInt(pthread_self())
-        #endif
-    }
-
-    /// The stripe from the pthread key (numbering the thread if it has none yet), remembered in `slot`.
     @usableFromInline
-    static func lookUp(_ cache: UnsafeMutablePointer<Atomic<UInt>>, _ me: UInt, _ slot: UnsafeMutablePointer<Atomic<UInt>>) -> Int {
-        let key = pthread_key_t((cache + cacheSlots).pointee.load(ordering: .relaxed))
-        let stripe: Int
-        if let stored = pthread_getspecific(key) {
-            stripe = (Int(bitPattern: stored) &- 1) & (Stripes.count &- 1)
-        } else {
-            stripe = next.wrappingAdd(1, ordering: .relaxed).oldValue & (Stripes.count - 1)
-            pthread_setspecific(key, UnsafeRawPointer(bitPattern: stripe + 1))
-        }
-        slot.pointee.store(me | UInt(stripe), ordering: .relaxed)
+    static func assign(_ key: pthread_key_t) -> Int {
+        let stripe = next.wrappingAdd(1, ordering: .relaxed).oldValue & (Stripes.count - 1)
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: stripe + 1))
         return stripe
     }
 }
