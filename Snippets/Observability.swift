@@ -7,7 +7,7 @@ import BreakerLogging
 import BreakerMetrics
 import BreakerTracing
 import Logging
-import Metrics
+import CoreMetrics
 import Tracing
 
 struct Unavailable: Error {}
