@@ -59,7 +59,7 @@ if arguments.count == 4 && arguments[1] == "--listen" {
 }
 if arguments.count == 3 && arguments[1] == "--raw-subscriber" {
     // Raw pub/sub with the same client: announce each message's arrival.
-    let client = RedisClient(configuration: try RedisConfiguration(url: arguments[2]))
+    let client = try RedisFleet(url: arguments[2]).transport  // the built-in client, through the public seam; the fleet is not run
     let messages = try await client.subscribe(pattern: "raw")
     say("ready")
     do {
@@ -193,7 +193,7 @@ print("  script round trip  \(percentiles(Array(publishTimes.values.withLock { $
 // Raw pub/sub between two processes with the same client, as a floor.
 let (_, _, rawLines) = try spawn(["--raw-subscriber", url])
 guard await rawLines.next() == "ready" else { fatalError("the raw subscriber did not start") }
-let publisher = RedisClient(configuration: try RedisConfiguration(url: url))
+let publisher = try RedisFleet(url: url).transport
 var raw: [Int64] = []
 for round in 0..<(trips + 20) {
     let start = monotonicNanoseconds()

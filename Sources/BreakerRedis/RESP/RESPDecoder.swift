@@ -4,21 +4,21 @@ import NIOCore
 /// Reads RESP2 replies from a byte stream, one whole reply at a time, within limits: a reply that
 /// breaks the protocol or a limit is an error (the connection that sent it is then closed), never a
 /// crash, and memory never grows past the limits however the bytes arrive.
-public struct RESPDecoder: Sendable {
+package struct RESPDecoder: Sendable {
     /// The largest bulk string accepted, in bytes (default 16 MiB).
-    public var maximumBulkLength: Int
+    package var maximumBulkLength: Int
     /// The most elements an array may announce (default 1,048,576).
-    public var maximumArrayLength: Int
+    package var maximumArrayLength: Int
     /// How deeply arrays may nest (default 16).
-    public var maximumDepth: Int
+    package var maximumDepth: Int
     /// The longest line (simple string, error, integer, length), in bytes (default 64 KiB).
-    public var maximumLineLength: Int
+    package var maximumLineLength: Int
     /// The most bytes one reply may take, all elements included (default 64 MiB): what bounds the memory
     /// a connection buffers while a reply arrives.
-    public var maximumReplyLength: Int
+    package var maximumReplyLength: Int
 
     /// A decoder with the default limits.
-    public init(
+    package init(
         maximumBulkLength: Int = 16 << 20, maximumArrayLength: Int = 1 << 20, maximumDepth: Int = 16, maximumLineLength: Int = 64 << 10,
         maximumReplyLength: Int = 64 << 20
     ) {
@@ -34,7 +34,7 @@ public struct RESPDecoder: Sendable {
     ///
     /// An incomplete reply is parsed again from its start when more bytes arrive: fine for the small
     /// replies of a fleet, quadratic for a reply of millions of elements.
-    public func decode(_ buffer: inout ByteBuffer) throws(RedisError) -> RESPValue? {
+    package func decode(_ buffer: inout ByteBuffer) throws(RedisError) -> RESPValue? {
         var reader = buffer
         guard let value = try parse(&reader, depth: 0) else {
             if buffer.readableBytes > maximumReplyLength { throw RedisError(.malformedReply, "reply longer than \(maximumReplyLength) bytes") }
@@ -107,9 +107,9 @@ public struct RESPDecoder: Sendable {
 }
 
 /// Writes commands: an array of bulk strings, as Redis expects them.
-public enum RESPEncoder {
+package enum RESPEncoder {
     /// Appends `command` (its name first) to `buffer`.
-    public static func encode(_ command: [RESPValue], into buffer: inout ByteBuffer) {
+    package static func encode(_ command: [RESPValue], into buffer: inout ByteBuffer) {
         buffer.writeString("*\(command.count)\r\n")
         for argument in command { write(argument, into: &buffer) }
     }

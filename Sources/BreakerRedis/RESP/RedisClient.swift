@@ -7,7 +7,7 @@ import NIOConcurrencyHelpers
 /// which commands fail at once with ``RedisError/Reason/notConnected`` rather than wait), plus one
 /// connection per subscription. Replies have a timeout each; `AUTH` (password or ACL user) and TLS
 /// (`rediss://`) as ``RedisConfiguration`` says.
-public final class RedisClient: RedisTransport {
+package final class RedisClient: RedisTransport {
     private enum State {
         case idle(failures: Int)
         case connecting(Task<RedisConnection, any Error>)
@@ -16,18 +16,18 @@ public final class RedisClient: RedisTransport {
     }
 
     /// Where and how to connect.
-    public let configuration: RedisConfiguration
+    package let configuration: RedisConfiguration
     private let state = NIOLockedValueBox<State>(.idle(failures: 0))
 
     /// A client for the server `configuration` describes; it connects on the first command.
-    public init(configuration: RedisConfiguration) {
+    package init(configuration: RedisConfiguration) {
         self.configuration = configuration
     }
 
     /// Sends `command` on the command connection, connecting first if needed.
     /// With ``RedisConfiguration/sentinel``, a `READONLY` reply (the master was demoted to a replica)
     /// drops the connection, so that the next command finds the master again.
-    public func send(_ command: [RESPValue]) async throws -> RESPValue {
+    package func send(_ command: [RESPValue]) async throws -> RESPValue {
         let connection = try await connection()
         do {
             return try await connection.send(command, timeout: configuration.commandTimeout)
@@ -46,14 +46,14 @@ public final class RedisClient: RedisTransport {
 
     /// Opens a subscriber connection listening to `pattern`; returns once the server has confirmed the
     /// subscription, so that nothing published after the call returns is missed.
-    public func subscribe(pattern: String) async throws -> AsyncThrowingStream<RedisMessage, any Error> {
+    package func subscribe(pattern: String) async throws -> AsyncThrowingStream<RedisMessage, any Error> {
         try await subscriptionStream([[.bulk("PSUBSCRIBE"), .bulk(pattern)]], confirmations: 1)
     }
 
     /// Opens a subscriber connection listening to the shard channels `channels` (`SSUBSCRIBE`, Redis 7
     /// or later); returns once the server has confirmed every one. All of them must belong to this
     /// server (in a cluster: to slots it owns).
-    public func subscribe(shardChannels channels: [String]) async throws -> AsyncThrowingStream<RedisMessage, any Error> {
+    package func subscribe(shardChannels channels: [String]) async throws -> AsyncThrowingStream<RedisMessage, any Error> {
         try await subscriptionStream(Self.shardSubscriptions(channels), confirmations: channels.count)
     }
 
@@ -126,7 +126,7 @@ public final class RedisClient: RedisTransport {
     }
 
     /// Closes the command connection (a later command opens a new one).
-    public func close() {
+    package func close() {
         let current = state.withLockedValue { state -> RedisConnection? in
             defer { state = .idle(failures: 0) }
             if case .connected(let connection) = state { return connection }

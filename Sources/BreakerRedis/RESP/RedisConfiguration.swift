@@ -38,7 +38,7 @@ public struct RedisConfiguration: Sendable {
     /// The longest wait between reconnection attempts (default 10 s).
     public var maximumReconnectDelay: Duration
     /// Limits on replies (see ``RESPDecoder``).
-    public var decoder: RESPDecoder
+    package var decoder: RESPDecoder
 
     /// A server at `host:port`, with the defaults above.
     public init(host: String = "127.0.0.1", port: Int = 6379) {
