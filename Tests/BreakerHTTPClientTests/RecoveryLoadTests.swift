@@ -12,6 +12,9 @@ import Testing
 struct RecoveryLoadTests {
     typealias ChangeLog = HTTPClientIntegrationTests.ChangeLog
 
+    /// The load `load(_:)` offers: one request every 20 ms.
+    static let offeredPerSecond = 50
+
     /// Sends `send` every 20 ms until cancelled; counts its outcomes.
     static func load(_ send: @escaping @Sendable () async throws -> Void) -> Task<Void, Never> {
         Task {
@@ -37,7 +40,7 @@ struct RecoveryLoadTests {
     }
 
     /// Retries waiting for the breaker to reopen are bounded by the retry budget and spread over the
-    /// reset timeout: the first second after the close brings at most twice the normal load.
+    /// reset timeout: the first second after the close brings at most twice the offered load.
     @Test func retriesWaitingForTheCloseDoNotFloodTheDependency() async throws {
         let server = try await FlakyServer.start()
         let log = ChangeLog()
@@ -61,7 +64,10 @@ struct RecoveryLoadTests {
         let afterClose = arrivals.filter { $0 >= closed.at && $0 < closed.at + .seconds(1) }.count
         print("load in the first second after close: \(afterClose) requests, normal \(normal) a second")
         #expect(normal >= 30, "the load ran: \(normal) a second")
-        #expect(afterClose <= 2 * normal, "\(afterClose) requests in the first second after the close, normal \(normal)")
+        // Against the offered load (a busy machine can slow the measured one): without the retry budget
+        // and the spread, the retries that waited for the close would come on top of it all at once
+        // (316 within 300 ms, when this was found).
+        #expect(afterClose <= 2 * Self.offeredPerSecond, "\(afterClose) requests in the first second after the close, normal \(normal)")
     }
 
     /// A dependency that answers, but slower than the threshold: the breaker opens and stays open; its
