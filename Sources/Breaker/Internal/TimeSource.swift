@@ -24,6 +24,7 @@ import SwiftOverlayShims  // declares the `timespec` that `clock_gettime` fills 
 final class TimeSource: Sendable {
     /// Reads a custom clock (the standard ones are read directly: ``systemClocks``).
     private let read: @Sendable () -> Nanoseconds
+    /// Reads a custom clock cheaply; the same as ``read`` unless the clock has a cheaper reading.
     private let readLagging: @Sendable () -> Nanoseconds
     /// For the standard clocks, the system clocks behind ``now()`` and ``laggingNow()``, read with no
     /// closure call in between (a rejection reads one); `nil` for a custom clock.
@@ -70,8 +71,6 @@ final class TimeSource: Sendable {
         self.sleepUntil = sleepUntil
     }
 
-    /// Whether ``laggingNow`` is precise enough to measure or place something `span` long: its lag is
-    /// at most 4 % of the span (25 ticks; 100 ms with the usual 4 ms tick).
     /// Reads the clock.
     @inline(__always)
     func now() -> Nanoseconds {
@@ -91,6 +90,8 @@ final class TimeSource: Sendable {
         return readLagging()
     }
 
+    /// Whether ``laggingNow()`` is precise enough to measure or place something `span` long: its lag is
+    /// at most 4 % of the span (25 ticks; 100 ms with the usual 4 ms tick).
     func lagIsNegligible(against span: Nanoseconds) -> Bool {
         guard let lag else { return true }
         return lag > 0 && span / 25 >= lag
