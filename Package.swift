@@ -57,7 +57,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
-        .target(name: "Breaker", dependencies: [], exclude: ["Internal/README.md"], swiftSettings: strictSettings),
+        .target(name: "Breaker", dependencies: [], exclude: ["Circuit/README.md"], swiftSettings: strictSettings),
         .target(name: "BreakerTestKit", dependencies: ["Breaker"], swiftSettings: strictSettings),
         .target(
             name: "BreakerLogging",

@@ -15,27 +15,27 @@ extension CircuitBreaker {
     /// ```
     @inlinable
     public func call<R>(_ body: () throws -> R) throws -> R {
-        let word = cell.word.load(ordering: .acquiring)
+        let word = circuit.word.load(ordering: .acquiring)
         let flags = flags.load(ordering: .relaxed)
-        guard flags & Flags.generalPath == 0, word & PublishedWord.admitsFreely != 0 else {
+        guard flags & Flags.generalPath == 0, Circuit.admitsFreely(word) else {
             // A rejection is thrown from here, once, untyped: no typed error travels up the admission.
-            if word & PublishedWord.rejectsUntilDeadline != 0, let rejection = rejectionWithoutLock(word) { throw rejection }
+            if Circuit.mayRejectWithoutLock(word), let rejection = rejectionWithoutLock(word) { throw rejection }
             return try callAdmitting(body)
         }
-        if word & PublishedWord.timesCalls != 0 { return try callTimed(word, body) }
+        if Circuit.timesCalls(word) { return try callTimed(word, body) }
         // Fast path: closed and healthy, calls not timed, no listener of per-call events. Only the
         // published word is kept across the call; the admission is built only if the outcome needs it.
         let result: R
         do {
             result = try body()
         } catch {
-            if case .throw(let breakerError) = recordError(Self.admittedFreely(word), error) { throw breakerError }
+            if case .throw(let breakerError) = recordError(Circuit.admittedFreely(word), error) { throw breakerError }
             throw error
         }
-        if cell.word.load(ordering: .acquiring) & Self.quietSuccessMask == PublishedWord.successIsNoop {
+        if circuit.successIsQuiet {
             counters.increment(.success)  // nothing to change: no shared write beyond a counter
         } else {
-            recordSuccess(Self.admittedFreely(word))
+            recordSuccess(Circuit.admittedFreely(word))
         }
         return result
     }
@@ -50,24 +50,24 @@ extension CircuitBreaker {
     @_disfavoredOverload
     nonisolated(nonsending)
     public func call<R>(_ body: nonisolated(nonsending) () async throws -> R) async throws -> R {
-        let word = cell.word.load(ordering: .acquiring)
+        let word = circuit.word.load(ordering: .acquiring)
         let flags = flags.load(ordering: .relaxed)
-        guard flags & Flags.generalPath == 0, word & PublishedWord.admitsFreely != 0 else {
-            if word & PublishedWord.rejectsUntilDeadline != 0, let rejection = rejectionWithoutLock(word) { throw rejection }
+        guard flags & Flags.generalPath == 0, Circuit.admitsFreely(word) else {
+            if Circuit.mayRejectWithoutLock(word), let rejection = rejectionWithoutLock(word) { throw rejection }
             return try await callAdmitting(body)
         }
-        if word & PublishedWord.timesCalls != 0 { return try await callTimed(word, body) }
+        if Circuit.timesCalls(word) { return try await callTimed(word, body) }
         let result: R
         do {
             result = try await body()
         } catch {
-            if case .throw(let breakerError) = recordError(Self.admittedFreely(word), error) { throw breakerError }
+            if case .throw(let breakerError) = recordError(Circuit.admittedFreely(word), error) { throw breakerError }
             throw error
         }
-        if cell.word.load(ordering: .acquiring) & Self.quietSuccessMask == PublishedWord.successIsNoop {
+        if circuit.successIsQuiet {
             counters.increment(.success)
         } else {
-            recordSuccess(Self.admittedFreely(word))
+            recordSuccess(Circuit.admittedFreely(word))
         }
         return result
     }
@@ -113,15 +113,6 @@ extension CircuitBreaker {
         _ body: nonisolated(nonsending) () async throws -> R
     ) async throws -> R {
         try await run(body, classify: Self.countAsSuccess, fallback: fallback)
-    }
-
-    /// A success that changes nothing and is counted (not disabled) reads `successIsNoop` alone under this mask.
-    @usableFromInline static var quietSuccessMask: UInt64 { PublishedWord.successIsNoop | PublishedWord.recordsNothing }
-
-    /// A call admitted on the fast path without timing, in the generation `word` was published in.
-    @usableFromInline
-    static func admittedFreely(_ word: UInt64) -> Admitted {
-        Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: nil)
     }
 
     /// The fast path of a circuit that times its calls (slow-call detection): admitted without the

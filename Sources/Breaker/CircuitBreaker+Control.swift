@@ -5,22 +5,20 @@ import Synchronization
 extension CircuitBreaker {
     /// The current state. An open circuit whose timeout has passed still reads `open` until the next
     /// call moves it to half-open.
-    public var state: CircuitState { PublishedWord.state(of: cell.word.load(ordering: .acquiring)) }
+    public var state: CircuitState { circuit.state }
 
     /// The operating mode (``OperatingMode/normal`` unless set with ``setMode(_:)``).
-    public var mode: OperatingMode { cell.read { machine, _ in machine.mode } }
+    public var mode: OperatingMode { circuit.mode }
 
     /// Counted failures in a row (aiobreaker's `fail_counter`): reset by any success and by closing,
     /// kept by `open()` and `halfOpen()`; a failed trial adds one, so it reads `failMax + 1` after one.
-    public var failureCount: Int { cell.read { machine, _ in machine.consecutiveFailures } }
+    public var failureCount: Int { circuit.failureCount }
 
     /// How long until a call may be let through: while open, until the open period ends (zero once it
     /// has); while half-open with every trial slot taken, until the oldest trial's deadline
     /// (`maxTrialDuration`; `nil` without one); `nil` while closed.
     public var retryAfter: Duration? {
-        let now = time.now()
-        return cell.step(now: now) { machine, box in MachineStep(machine.retryAfter(now: now, policy: box.policy)) }
-            .map { Duration(nanoseconds: $0) }
+        circuit.retryAfter(now: time.now()).map { Duration(nanoseconds: $0) }
     }
 
     /// Suspends, on the breaker's clock, until a call may be let through (aiobreaker's
@@ -38,16 +36,9 @@ extension CircuitBreaker {
     public func waitUntilRetry() async throws {
         while true {
             let now = time.now()
-            let seen = cell.wakeups
-            let wait = cell.step(now: now) { machine, box -> MachineStep<Nanoseconds?> in
-                guard machine.mode != .disabled, machine.mode != .metricsOnly else { return MachineStep(0) }
-                if machine.trialsAreFull(policy: box.policy) {
-                    return MachineStep(machine.trialDeadline(policy: box.policy) ?? .max)
-                }
-                return MachineStep(machine.retryAfter(now: now, policy: box.policy).map { $0 == .max ? .max : now.addingSaturating($0) })
-            }
-            guard let deadline = wait, deadline > now else { return }
-            try await cell.waitForChange(after: seen, until: deadline, time: time)
+            let seen = circuit.wakeups
+            guard let deadline = circuit.retryDeadline(now: now), deadline > now else { return }
+            try await circuit.waitForChange(after: seen, until: deadline, time: time)
         }
     }
 
@@ -71,8 +62,7 @@ extension CircuitBreaker {
     public func open(for duration: Duration) { force(.open, for: max(1, duration.nanoseconds)) }
 
     private func force(_ target: CircuitState, for duration: Nanoseconds? = nil) {
-        let now = time.now()
-        cell.step(now: now) { machine, box in machine.force(target, now: now, openFor: duration ?? box.policy.resetTimeout) }
+        circuit.force(target, now: time.now(), openFor: duration)
     }
 
     /// Overrides the state machine: ``OperatingMode/disabled``, ``OperatingMode/forcedOpen``,
@@ -81,8 +71,7 @@ extension CircuitBreaker {
     /// metrics-only read `closed`). Back to normal from forced open, the circuit stays open for
     /// ``resetTimeout`` from then.
     public func setMode(_ mode: OperatingMode) {
-        let now = time.now()
-        cell.step(now: now) { machine, box in machine.setMode(mode, now: now, policy: box.policy) }
+        circuit.setMode(mode, now: time.now())
     }
 
     // MARK: Configuration
@@ -90,7 +79,7 @@ extension CircuitBreaker {
     /// The configuration: the circuit's policy (shared by every breaker on the circuit) with this
     /// breaker's exclusions, error classifier and `throwOriginalErrorOnTrip`.
     public var configuration: Configuration {
-        settings.withLock { $0.judging }.applied(to: cell.policy.configuration)
+        settings.withLock { $0.judging }.applied(to: circuit.policy.configuration)
     }
 
     /// Changes the configuration while the breaker runs; throws, changing nothing, if the result is
@@ -108,13 +97,13 @@ extension CircuitBreaker {
         settings.withLock { $0.judging = Judging(configuration) }
         // A changed fixed timeout applies to the current open period at once.
         let resize = configuration.resetTimeout != previous.resetTimeout && !configuration.openDuration.isSized
-        _ = cell.install(configuration, resize: resize)
+        _ = circuit.install(configuration, resize: resize)
     }
 
     /// Counted failures in a row that open the circuit (aiobreaker's `fail_max`). Setting a value
     /// below 1 stops the program; use ``reconfigure(_:)`` to get an error instead.
     public var failMax: Int {
-        get { cell.policy.configuration.failMax }
+        get { circuit.policy.configuration.failMax }
         set { reconfigureOrStop { $0.failMax = newValue } }
     }
 
@@ -122,7 +111,7 @@ extension CircuitBreaker {
     /// current open period too. Setting zero or less stops the program; use ``reconfigure(_:)`` to
     /// get an error instead.
     public var resetTimeout: Duration {
-        get { cell.policy.configuration.resetTimeout }
+        get { circuit.policy.configuration.resetTimeout }
         set { reconfigureOrStop { $0.resetTimeout = newValue } }
     }
 

@@ -68,7 +68,7 @@ extension CircuitBreaker {
 
     /// Starts reading the current listener list without the lock and without a reference: counts the
     /// caller as a reader, so that the list, if replaced meanwhile, stays alive until ``endReading()``.
-    /// See `Internal/README.md`, "The listener list".
+    /// See `Circuit/README.md`, "The listener list".
     func beginReading() -> Unmanaged<ListenerList> {
         listenerReaders.wrappingAdd(1, ordering: .sequentiallyConsistent)
         return Unmanaged.fromOpaque(UnsafeRawPointer(bitPattern: currentListeners.load(ordering: .sequentiallyConsistent)).unsafelyUnwrapped)
@@ -157,8 +157,8 @@ extension CircuitBreaker {
                 if exchanged { break }
                 current = original
             }
-            if wasEmpty && !list.isEmpty { cell.subscribe(self) }
-            if !wasEmpty && list.isEmpty { cell.unsubscribe(self) }
+            if wasEmpty && !list.isEmpty { circuit.subscribe(self) }
+            if !wasEmpty && list.isEmpty { circuit.unsubscribe(self) }
             return result
         }
     }

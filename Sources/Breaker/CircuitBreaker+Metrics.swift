@@ -3,15 +3,11 @@ extension CircuitBreaker {
     /// The breaker's counts and rates now. Reading takes the state lock for a few field copies and
     /// never waits on a call; the lifetime counts are summed from per-thread stripes.
     public var metrics: CircuitBreakerMetrics {
-        let now = time.now()
-        let (machineView, timeInState) = cell.read { machine, _ in
-            machine.ageWindow(to: now)
-            return ((machine.state, machine.mode, machine.windowSnapshot), machine.stateSince.map { now - $0 } ?? 0)
-        }
+        let view = circuit.view(now: time.now())
         return CircuitBreakerMetrics(
-            state: machineView.0, mode: machineView.1, timeInState: Duration(nanoseconds: max(0, timeInState)),
+            state: view.state, mode: view.mode, timeInState: Duration(nanoseconds: max(0, view.timeInState)),
             successes: counters.total(.success), failures: counters.total(.failure), ignored: counters.total(.ignored),
-            rejected: counters.total(.rejected), slowCalls: counters.total(.slow), window: machineView.2)
+            rejected: counters.total(.rejected), slowCalls: counters.total(.slow), window: view.window)
     }
 
     /// The circuit's state, to restore later (after a restart, say) with
@@ -24,7 +20,7 @@ extension CircuitBreaker {
     /// let breaker = CircuitBreaker(name: "db", storage: InMemoryStorage(restoring: snapshot))
     /// ```
     public func snapshot() -> CircuitSnapshot {
-        cell.snapshot()
+        circuit.snapshot()
     }
 }
 

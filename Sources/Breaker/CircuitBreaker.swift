@@ -27,12 +27,12 @@ public final class CircuitBreaker: Sendable {
     /// Where the circuit lives.
     public let storage: any CircuitBreakerStorage
 
-    /// The circuit, read on the call path.
-    @usableFromInline let cell: InMemoryStorage
+    /// The circuit, which makes every admission and completion decision (see ``Circuit``).
+    @usableFromInline let circuit: Circuit
     /// Why a call must take the general path; zero lets it take the fast path. See ``Flags``.
     @usableFromInline let flags: Atomic<UInt32>
     @usableFromInline let counters = CallCounters()
-    /// The circuit's clock.
+    /// The circuit's clock, kept here so that no call takes the circuit's lock to find it.
     @usableFromInline let time: TimeSource
     let settings: Locked<Settings>
     /// The address of the current ``ListenerList`` (kept alive by ``Settings/listeners``), read by calls
@@ -162,19 +162,13 @@ public final class CircuitBreaker: Sendable {
         self.name = name
         rejectionContext = CircuitBreakerError.Context(underlying: nil, breakerName: name)
         self.storage = storage
-        cell = storage.local
-        time = cell.attach(configuration: configuration, time: TimeSource.of(clock)).1
+        circuit = storage.local.circuit
+        time = circuit.attach(configuration: configuration, time: TimeSource.of(clock)).1
         let list = listeners.isEmpty ? ListenerList.none : ListenerList(listeners.map { ListenerList.Registration(listener: $0, interests: $0.interests) })
         settings = Locked(Settings(judging: Judging(configuration), listeners: list))
         currentListeners = Atomic(UInt(bitPattern: Unmanaged.passUnretained(list).toOpaque()))
         flags = Atomic(list.flags)
-        cell.replicate(to: storage)
-        if !list.isEmpty { cell.subscribe(self) }
-    }
-
-    /// Reads the clock that times calls for slow-call detection.
-    @usableFromInline
-    func readCallClock(_ word: UInt64) -> Nanoseconds {
-        word & PublishedWord.coarseCallTiming != 0 ? time.laggingNow() : time.now()
+        circuit.replicate(to: storage)
+        if !list.isEmpty { circuit.subscribe(self) }
     }
 }

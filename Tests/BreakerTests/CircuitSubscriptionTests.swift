@@ -12,9 +12,9 @@ struct CircuitSubscriptionTests {
         let recorder = EventRecorder()
         let listening = CircuitBreaker(failMax: 1, listeners: [recorder], storage: storage, clock: clock)
         let tripping = CircuitBreaker(failMax: 1, storage: storage, clock: clock)
-        storage.subscribe(listening)
-        storage.subscribe(listening)
-        #expect(storage.subscriberCount == 1)
+        storage.circuit.subscribe(listening)
+        storage.circuit.subscribe(listening)
+        #expect(storage.circuit.subscriberCount == 1)
         _ = try? tripping.call { throw Boom() }
         #expect(recorder.stateChanges == [.stateChange(.closed, .open)], "one change, heard once")
     }
@@ -27,14 +27,14 @@ struct CircuitSubscriptionTests {
         let recorder = EventRecorder()
         for _ in 0..<3 {
             listening.addListener(recorder)
-            #expect(storage.subscriberCount == 1)
+            #expect(storage.circuit.subscriberCount == 1)
             _ = listening.removeListener(recorder)
-            #expect(storage.subscriberCount == 0, "a breaker without listeners is not sent the circuit's changes")
+            #expect(storage.circuit.subscriberCount == 0, "a breaker without listeners is not sent the circuit's changes")
         }
         listening.addListener(recorder)
         _ = try? tripping.call { throw Boom() }
         #expect(recorder.stateChanges == [.stateChange(.closed, .open)])
-        #expect(storage.subscriberCount == 1)
+        #expect(storage.circuit.subscriberCount == 1)
     }
 
     @Test func breakersThatAreGoneLeaveNoSubscriptionBehind() {
@@ -46,7 +46,7 @@ struct CircuitSubscriptionTests {
         }
         let recorder = EventRecorder()
         let survivor = CircuitBreaker(failMax: 1, listeners: [recorder], storage: storage, clock: clock)
-        #expect(storage.subscriberCount == 1, "subscribing prunes the entries of breakers that are gone")
+        #expect(storage.circuit.subscriberCount == 1, "subscribing prunes the entries of breakers that are gone")
         _ = try? survivor.call { throw Boom() }
         #expect(recorder.stateChanges == [.stateChange(.closed, .open)])
     }

@@ -1,14 +1,14 @@
 import Foundation
 import Testing
 
-/// `Sources/Breaker/Internal/README.md` lists every word the core reads or writes without a lock. This
+/// `Sources/Breaker/Circuit/README.md` lists every word the core reads or writes without a lock. This
 /// keeps the list from going stale: every stored property of `Sources/Breaker` whose type is an
 /// atomic or an unmanaged reference or pointer must be named in its inventory, on a line that also
 /// names the file that declares it.
 @Suite("Lock-free notes")
 struct LockFreeNotesTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let notes = "Sources/Breaker/Internal/README.md"
+    static let notes = "Sources/Breaker/Circuit/README.md"
     static let lockFreeTypes = ["Atomic<", "AtomicLazyReference<", "Unmanaged<", "UnsafeMutablePointer<", "UnsafePointer<", "UnsafeMutableRawPointer", "UnsafeRawPointer"]
 
     @Test func everyAtomicAndUnmanagedStoredPropertyIsInTheNotes() throws {

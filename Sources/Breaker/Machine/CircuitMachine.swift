@@ -373,7 +373,7 @@ struct CircuitMachine: Sendable {
     }
 
     /// The tag successes are parked with: the low 4 bits of the generation and of the window epoch.
-    /// (Why 4 bits are enough: see `Internal/README.md`, "the parking tag".)
+    /// (Why 4 bits are enough: see `Circuit/README.md`, "the parking tag".)
     static func parkingTag(generation: UInt64, windowEpoch: UInt64) -> UInt64 {
         ((generation & 0xF) << 4) | (windowEpoch & 0xF)
     }

@@ -1,4 +1,4 @@
-/// The summary of a circuit that the call path reads with one atomic load (see `Internal/README.md`
+/// The summary of a circuit that the call path reads with one atomic load (see `Circuit/README.md`
 /// for who writes each lock-free word, in which order, and why a reader can trust it).
 ///
 /// Layout of `raw`:

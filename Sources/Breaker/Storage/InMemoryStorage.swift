@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A circuit kept in this process's memory: the default storage, and the local circuit every other
 /// storage keeps (see ``CircuitBreakerStorage``).
 ///
@@ -16,30 +14,18 @@ import Synchronization
 /// **The circuit's policy wins.** The first breaker created on a circuit gives it its policy (every
 /// field of ``CircuitBreaker/Configuration`` except ``CircuitBreaker/Configuration/exclude``,
 /// ``CircuitBreaker/Configuration/classifyError``, ``CircuitBreaker/Configuration/throwOriginalErrorOnTrip``
-/// and ``CircuitBreaker/Configuration/timeLimit``, which stay each breaker's own) and its clock. A later breaker on the same circuit takes that policy
-/// and clock, whatever it was given, and reads them back in ``CircuitBreaker/configuration``;
-/// ``CircuitBreaker/reconfigure(_:)`` on any of them changes the policy of all.
+/// and ``CircuitBreaker/Configuration/timeLimit``, which stay each breaker's own) and its clock. A later
+/// breaker on the same circuit takes that policy and clock, whatever it was given, and reads them back in
+/// ``CircuitBreaker/configuration``; ``CircuitBreaker/reconfigure(_:)`` on any of them changes the policy
+/// of all.
 public final class InMemoryStorage: CircuitBreakerStorage {
-    /// The published summary of the machine (see ``PublishedWord``).
-    @usableFromInline let word: Atomic<UInt64>
-    /// The open (or trial) deadline, published beside `word`.
-    @usableFromInline let openUntil: Atomic<Int64>
-    /// How to park a success of a quiet time window (``PublishedWord/parking``), published beside `word`.
-    let parking = Atomic<UInt64>(0)
-    /// The policy's slow-call threshold in nanoseconds, or 0 when calls are not timed.
-    @usableFromInline let slowThreshold = Atomic<Int64>(0)
-    /// Successes of a quiet time window not yet counted in it.
-    let deferred = DeferredSuccesses()
-    /// The address of the ``RunningCalls`` that admissions of the closed circuit join, or 0 when
-    /// running calls are not tracked. Kept alive by ``CircuitCore/trackers``.
-    let runningCallsAddress = Atomic<UInt>(0)
-    private let core: Locked<CircuitCore>
+    /// The circuit itself, which breakers on this storage decide from.
+    let circuit: Circuit
 
     /// A circuit in `state` with `failureCount` failures counted. A circuit created open stays open for
     /// the reset timeout of the first breaker that uses it, from then.
     public convenience init(state: CircuitState = .closed, failureCount: Int = 0) {
-        let origin = Origin.next()
-        self.init(machine: CircuitMachine(state: state, consecutiveFailures: max(0, failureCount), localOrigin: origin))
+        self.init(machine: CircuitMachine(state: state, consecutiveFailures: max(0, failureCount), localOrigin: Origin.next()))
     }
 
     /// A circuit holding what `snapshot` describes, its epoch included: an open circuit stays open for
@@ -49,33 +35,26 @@ public final class InMemoryStorage: CircuitBreakerStorage {
     }
 
     private init(machine: CircuitMachine) {
-        let published = machine.published(policy: nil, timing: 0)
-        word = Atomic(published.raw)
-        openUntil = Atomic(published.openUntil)
-        core = Locked(CircuitCore(machine: machine))
+        circuit = Circuit(machine: machine)
     }
 
-    /// This circuit itself.
+    /// This storage itself: it keeps the circuit.
     public var local: InMemoryStorage { self }
 
     /// The state, read without locking.
-    public var state: CircuitState { PublishedWord.state(of: word.load(ordering: .acquiring)) }
+    public var state: CircuitState { circuit.state }
 
     /// The counted failures in a row.
-    public var failureCount: Int { core.withLock { $0.machine.consecutiveFailures } }
+    public var failureCount: Int { circuit.failureCount }
 
     /// The number that stamps this circuit's own changes (``CircuitSnapshot/origin``): random per circuit.
-    public var origin: UInt64 { core.withLock { $0.machine.localOrigin } }
+    public var origin: UInt64 { circuit.origin }
 
     /// The circuit's policy, once a breaker has given it one (see the type's discussion).
-    public var configuration: CircuitBreaker.Configuration? { core.withLock { $0.policy?.configuration } }
+    public var configuration: CircuitBreaker.Configuration? { circuit.configuration }
 
     /// The circuit as it is now, with times as durations remaining.
-    public func snapshot() -> CircuitSnapshot {
-        let time = clock
-        let now = time.now()
-        return core.withLock { $0.machine.snapshot(now: now, policy: $0.policyOrDefault(time).policy) }
-    }
+    public func snapshot() -> CircuitSnapshot { circuit.snapshot() }
 
     /// Applies `snapshot`, a change made elsewhere (another process sharing the circuit), if it is newer
     /// than this circuit's latest change by ``CircuitSnapshot/isNewer(thanEpoch:origin:)``; returns
@@ -84,333 +63,9 @@ public final class InMemoryStorage: CircuitBreakerStorage {
     /// flight are not counted when they finish, and the window starts again if the state changed.
     /// An open circuit stays open for the snapshot's remaining time from now.
     @discardableResult
-    public func apply(_ snapshot: CircuitSnapshot) -> Bool {
-        let time = clock
-        let now = time.now()
-        return step(now: now) { machine, box in machine.applyRemote(snapshot, now: now, policy: box.policy) }
-    }
+    public func apply(_ snapshot: CircuitSnapshot) -> Bool { circuit.apply(snapshot) }
 
     /// Sets who may start half-open trials (see ``TrialGate``). A gate held elsewhere keeps the
     /// circuit rejecting, without the lock, until its time is up or the gate changes.
-    public func setTrialGate(_ gate: TrialGate) {
-        let now = clock.now()
-        let machineGate: CircuitMachine.Gate =
-            switch gate.kind {
-            case .local: .local
-            case .heldHere: .heldHere
-            case .heldElsewhere(let duration): .heldElsewhere(until: now.addingSaturating(max(0, duration.nanoseconds)))
-            }
-        step(now: now) { machine, _ in
-            machine.setGate(machineGate)
-            return MachineStep((), MachineChanges())
-        }
-        wakeWaiters()
-    }
-
-    // MARK: For breakers
-
-    /// Attaches a breaker: gives the circuit `configuration` and `time` if it has no policy yet, and
-    /// returns the circuit's own (the circuit's policy wins). Changes are delivered to the breaker
-    /// while it is subscribed (see ``subscribe(_:)``).
-    func attach(configuration: CircuitBreaker.Configuration, time: TimeSource) -> (PolicyBox, TimeSource) {
-        // Built and read outside the lock: the clock may be user code.
-        let fresh = PolicyBox.shared(configuration, time: time)
-        let now = time.now()
-        return core.withLock { core in
-            if core.policy == nil {
-                let box = core.time == nil ? fresh : PolicyBox.shared(configuration, time: core.time!)
-                core.time = core.time ?? time
-                core.policy = box
-                trackRunningCalls(&core)
-                core.machine.adoptWindow(box.policy.window)
-                core.machine.anchor(now: now, policy: box.policy)
-                publish(core)
-            }
-            return (core.policy!, core.time!)
-        }
-    }
-
-    /// Replaces the circuit's policy (``CircuitBreaker/reconfigure(_:)``); `resize` also applies a
-    /// changed reset timeout to the current open period.
-    func install(_ configuration: CircuitBreaker.Configuration, resize: Bool) -> PolicyBox {
-        let time = clock
-        let box = PolicyBox.shared(configuration, time: time)
-        step(now: time.now()) { machine, _ in
-            machine.adoptWindow(box.policy.window)
-            return resize ? machine.resizeOpenPeriod(to: box.policy.resetTimeout) : MachineStep(())
-        } install: { core in
-            core.policy = box
-            self.trackRunningCalls(&core)
-        }
-        return box
-    }
-
-    /// The tracker of running calls that admissions join now, if the policy counts them.
-    var runningCalls: Unmanaged<RunningCalls>? {
-        UnsafeRawPointer(bitPattern: runningCallsAddress.load(ordering: .acquiring)).map { Unmanaged.fromOpaque($0) }
-    }
-
-    /// Publishes the tracker of running calls the policy asks for (one per threshold, kept for the
-    /// calls admitted into it), or none.
-    private func trackRunningCalls(_ core: inout CircuitCore) {
-        let policy = core.policy?.policy
-        guard let threshold = policy?.slowThreshold, policy?.countsRunningCalls == true else {
-            runningCallsAddress.store(0, ordering: .releasing)
-            return
-        }
-        let tracker = core.trackers.first { $0.threshold == threshold } ?? RunningCalls(threshold: threshold)
-        if !core.trackers.contains(where: { $0 === tracker }) { core.trackers.append(tracker) }
-        runningCallsAddress.store(UInt(bitPattern: Unmanaged.passUnretained(tracker).toOpaque()), ordering: .releasing)
-    }
-
-    /// The circuit's current policy.
-    var policy: PolicyBox { core.withLock { $0.policyOrDefault(nil) } }
-
-    /// The circuit's clock: the first attached breaker's, or the continuous clock before any.
-    var clock: TimeSource {
-        core.withLock { core in
-            if let time = core.time { return time }
-            let time = TimeSource.of(ContinuousClock())
-            core.time = time
-            return time
-        }
-    }
-
-    /// Delivers this circuit's changes to `breaker` from now on (held weakly).
-    func subscribe(_ breaker: CircuitBreaker) {
-        core.withLock { core in
-            core.subscribers.removeAll { $0.breaker == nil || $0.breaker === breaker }
-            core.subscribers.append(WeakBreaker(breaker: breaker))
-        }
-    }
-
-    /// Stops delivering changes to `breaker`.
-    func unsubscribe(_ breaker: CircuitBreaker) {
-        core.withLock { core in core.subscribers.removeAll { $0.breaker == nil || $0.breaker === breaker } }
-    }
-
-    /// How many breakers are subscribed, counting entries of breakers that are gone but not yet pruned.
-    var subscriberCount: Int { core.withLock { $0.subscribers.count } }
-
-    /// Makes `storage` (which keeps this circuit as its ``CircuitBreakerStorage/local``) hear every change.
-    func replicate(to storage: any CircuitBreakerStorage) {
-        guard storage !== self else { return }
-        core.withLock { core in core.replicator = WeakStorage(storage: storage) }
-    }
-
-    /// Runs one event on the machine under the lock with the circuit's policy: folds in parked
-    /// successes first, anchors a circuit restored open when `now` is given, numbers and queues the
-    /// changes the step committed, and publishes the summary the call path reads. After the lock is
-    /// released, wakes waiters, runs `beforeDelivery`, and delivers the queued changes (unless another
-    /// thread is delivering).
-    @discardableResult
-    func step<R>(
-        now: Nanoseconds?, _ body: (inout CircuitMachine, PolicyBox) -> MachineStep<R>,
-        install: ((inout CircuitCore) -> Void)? = nil, beforeDelivery: (() -> Void)? = nil
-    ) -> R {
-        let (decision, changed, deliver) = core.withLock { core -> (R, Bool, Bool) in
-            deferred.drain { count, bucket, tag in
-                core.machine.absorbParkedSuccesses(count, bucket: bucket, tag: tag)
-            }
-            let box = core.policyOrDefault(nil)
-            if let now { core.machine.anchor(now: now, policy: box.policy) }
-            let generation = core.machine.generation
-            let step = body(&core.machine, box)
-            install?(&core)
-            // Calls running from an older generation no longer count (their outcomes are dropped too).
-            if core.machine.generation != generation { runningCalls?._withUnsafeGuaranteedRef { $0.forgetAll() } }
-            var deliver = false
-            if !step.changes.isEmpty {
-                core.enqueue(step.changes, now: now ?? core.machine.stateSince ?? 0)
-                deliver = !core.delivering
-            }
-            publish(core)
-            return (step.decision, !step.changes.isEmpty, deliver)
-        }
-        if changed { wakeWaiters() }
-        beforeDelivery?()
-        if deliver { deliverChanges() }
-        return decision
-    }
-
-    /// Parks a fast success admitted in `generation` that finished at `now`, for a quiet time window;
-    /// returns `false` if it must be recorded under the lock instead.
-    func parkSuccess(finishedAt now: Nanoseconds, generation: UInt64) -> Bool {
-        let parking = parking.load(ordering: .acquiring)
-        let width = Nanoseconds(parking & PublishedWord.parkingWidthMask)
-        // The tag carries the low bits of the generation it was published for: a success admitted in
-        // another generation is late, and is recorded (and dropped) under the lock.
-        guard width > 0, (parking >> 60) == generation & 0xF else { return false }
-        let bucket = now >= 0 ? now / width : (now - width + 1) / width
-        return deferred.add(bucket: bucket, tag: parking >> 56)
-    }
-
-    /// Reads the machine under the lock (parked successes folded in first).
-    func read<R>(_ body: (inout CircuitMachine, PolicyBox) -> R) -> R {
-        step(now: nil) { machine, box in MachineStep(body(&machine, box)) }
-    }
-
-    /// Publishes what the call path reads without the lock; called with the lock held. The order is
-    /// the one `Internal/README.md` explains: parking and deadline first, the word last.
-    private func publish(_ core: CircuitCore) {
-        let box = core.policy
-        let published = core.machine.published(policy: box?.policy, timing: box?.timing ?? 0)
-        slowThreshold.store(box?.policy.slowThreshold ?? 0, ordering: .relaxed)
-        parking.store(published.parking, ordering: .releasing)
-        openUntil.store(published.openUntil, ordering: .releasing)
-        word.store(published.raw, ordering: .releasing)
-    }
-
-    /// Delivers queued changes, in order, to the storage and then to each subscribed breaker, until the
-    /// queue is empty. Only one thread delivers at a time: changes queued meanwhile (by other threads,
-    /// or by a listener that changes the circuit) are delivered by the thread already delivering.
-    private func deliverChanges() {
-        var batch = core.withLock { core -> [CircuitChange] in
-            guard !core.delivering, !core.pending.isEmpty else { return [] }
-            core.delivering = true
-            return core.pending.take()
-        }
-        while !batch.isEmpty {
-            let (replicator, subscribers) = core.withLock { ($0.replicator?.storage, $0.subscribers.compactMap(\.breaker)) }
-            for change in batch {
-                replicator?.circuitDidChange(change)
-                for breaker in subscribers { breaker.circuitDidChange(change) }
-            }
-            batch = core.withLock { core in
-                if core.pending.isEmpty {
-                    core.delivering = false
-                    return []
-                }
-                return core.pending.take()
-            }
-        }
-    }
-
-    // MARK: Waiting for a change
-
-    /// A number that moves whenever the circuit changes or its trial gate is set, for ``waitForChange(after:until:)``.
-    var wakeups: UInt64 { core.withLock { $0.wakeups } }
-
-    /// Suspends until the circuit changes after `wakeups` was read, or until `deadline` on `time`
-    /// (`nil` or `.max`: no deadline). Throws `CancellationError` if the task is cancelled.
-    func waitForChange(after seen: UInt64, until deadline: Nanoseconds?, time: TimeSource) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.nextWakeup(after: seen) }
-            if let deadline, deadline != .max {
-                group.addTask { try await time.sleepUntil(deadline) }
-            }
-            defer { group.cancelAll() }
-            try await group.next()
-        }
-    }
-
-    private func nextWakeup(after seen: UInt64) async throws {
-        let id = core.withLock { core in
-            core.nextWaiter &+= 1
-            return core.nextWaiter
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = core.withLock { core -> Bool in
-                    if core.wakeups != seen || core.cancelledWaiters.remove(id) != nil { return true }
-                    core.waiters.append(Waiter(id: id, continuation: continuation))
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = core.withLock { core -> Waiter? in
-                if let index = core.waiters.firstIndex(where: { $0.id == id }) { return core.waiters.remove(at: index) }
-                core.cancelledWaiters.insert(id)
-                return nil
-            }
-            waiter?.continuation.resume()
-        }
-        try Task.checkCancellation()
-    }
-
-    private func wakeWaiters() {
-        let waiters = core.withLock { core -> [Waiter] in
-            core.wakeups &+= 1
-            return core.waiters.take()
-        }
-        for waiter in waiters { waiter.continuation.resume() }
-    }
-}
-
-/// What an ``InMemoryStorage`` keeps under its lock.
-struct CircuitCore: Sendable {
-    var machine: CircuitMachine
-    /// The circuit's policy, given by the first breaker attached.
-    var policy: PolicyBox?
-    /// The circuit's clock, given by the first breaker attached.
-    var time: TimeSource?
-    /// The number of the latest change queued.
-    var sequence: UInt64 = 0
-    /// Changes numbered but not yet delivered, oldest first.
-    var pending: [CircuitChange] = []
-    /// A thread is delivering changes.
-    var delivering = false
-    /// Breakers whose listeners hear this circuit's changes.
-    var subscribers: [WeakBreaker] = []
-    /// The storage that keeps this circuit, if it is not the circuit itself.
-    var replicator: WeakStorage?
-    /// Tasks in ``InMemoryStorage/waitForChange(after:until:time:)``.
-    var waiters: [Waiter] = []
-    var cancelledWaiters: Set<UInt64> = []
-    var nextWaiter: UInt64 = 0
-    var wakeups: UInt64 = 0
-    /// Every tracker of running calls this circuit has published (usually one), alive for as long as
-    /// calls admitted into them may end.
-    var trackers: [RunningCalls] = []
-
-    /// The policy, or the default one (aiobreaker's) on `time` for a circuit no breaker has used yet.
-    func policyOrDefault(_ time: TimeSource?) -> PolicyBox {
-        policy ?? PolicyBox(CircuitBreaker.Configuration(), time: time ?? self.time ?? TimeSource.of(ContinuousClock()))
-    }
-
-    /// Numbers `changes` and queues them for delivery, with open deadlines as time remaining at `now`.
-    mutating func enqueue(_ changes: MachineChanges, now: Nanoseconds) {
-        for change in changes.all {
-            sequence &+= 1
-            let remaining = change.openUntil.map { $0 == .max ? Duration(nanoseconds: .max) : Duration(nanoseconds: max(0, $0 - now)) }
-            let snapshot = CircuitSnapshot(
-                state: change.state, mode: change.mode, failureCount: change.failureCount, consecutiveTrips: change.consecutiveTrips,
-                openRemaining: remaining, epoch: change.epoch, origin: change.origin)
-            pending.append(
-                CircuitChange(
-                    sequence: sequence, previousState: change.previousState, previousMode: change.previousMode, snapshot: snapshot,
-                    cause: change.cause, isTransition: change.isTransition))
-        }
-    }
-}
-
-struct WeakBreaker: Sendable {
-    weak var breaker: CircuitBreaker?
-}
-
-struct WeakStorage: Sendable {
-    weak var storage: (any CircuitBreakerStorage)?
-}
-
-struct Waiter: Sendable {
-    let id: UInt64
-    let continuation: CheckedContinuation<Void, Never>
-}
-
-/// Origins of circuits: a random number per process plus a counter, so two circuits never share one.
-enum Origin {
-    private static let base = UInt64.random(in: 1...(UInt64.max / 2))
-    private static let counter = Atomic<UInt64>(0)
-
-    static func next() -> UInt64 { base &+ counter.wrappingAdd(1, ordering: .relaxed).newValue }
-}
-
-extension Array {
-    /// Returns the elements and leaves the array empty.
-    mutating func take() -> [Element] {
-        var taken: [Element] = []
-        swap(&taken, &self)
-        return taken
-    }
+    public func setTrialGate(_ gate: TrialGate) { circuit.setTrialGate(gate) }
 }

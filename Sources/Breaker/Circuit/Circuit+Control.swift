@@ -1,0 +1,43 @@
+import Synchronization
+
+/// Reading and steering the circuit by hand: the decisions behind the breaker's control API.
+extension Circuit {
+    /// The operating mode.
+    var mode: OperatingMode { read { machine, _ in machine.mode } }
+
+    /// The time until a call may be let through, as of `now`; `nil` while closed.
+    func retryAfter(now: Nanoseconds) -> Nanoseconds? {
+        step(now: now) { machine, box in MachineStep(machine.retryAfter(now: now, policy: box.policy)) }
+    }
+
+    /// The instant until which a caller waits for a retry, as of `now`: the open period's end, or the
+    /// deadline of the trials holding every slot (`.max` without one); `nil` or a past instant when a
+    /// call may go now.
+    func retryDeadline(now: Nanoseconds) -> Nanoseconds? {
+        step(now: now) { machine, box -> MachineStep<Nanoseconds?> in
+            guard machine.mode != .disabled, machine.mode != .metricsOnly else { return MachineStep(0) }
+            if machine.trialsAreFull(policy: box.policy) {
+                return MachineStep(machine.trialDeadline(policy: box.policy) ?? .max)
+            }
+            return MachineStep(machine.retryAfter(now: now, policy: box.policy).map { $0 == .max ? .max : now.addingSaturating($0) })
+        }
+    }
+
+    /// Moves the circuit to `target` by hand, open for `duration` (the reset timeout if `nil`).
+    func force(_ target: CircuitState, now: Nanoseconds, openFor duration: Nanoseconds?) {
+        step(now: now) { machine, box in machine.force(target, now: now, openFor: duration ?? box.policy.resetTimeout) }
+    }
+
+    /// Sets the operating mode.
+    func setMode(_ mode: OperatingMode, now: Nanoseconds) {
+        step(now: now) { machine, box in machine.setMode(mode, now: now, policy: box.policy) }
+    }
+
+    /// The state, mode and window as of `now`, and how long the circuit has been in that state.
+    func view(now: Nanoseconds) -> (state: CircuitState, mode: OperatingMode, window: WindowSnapshot, timeInState: Nanoseconds) {
+        read { machine, _ in
+            machine.ageWindow(to: now)
+            return (machine.state, machine.mode, machine.windowSnapshot, machine.stateSince.map { now - $0 } ?? 0)
+        }
+    }
+}
