@@ -13,7 +13,7 @@ extension CircuitBreaker {
         do {
             admitted = try circuit.admit(time: time, counters: counters)
         } catch {
-            throw reject(retryAfter: error.retryAfter)
+            throw reject(retryAfter: error.retryAfter, reason: error.reason)
         }
         // Timed for a listener (`.durations`): only calls that run, so rejections read no clock for it.
         if admitted.start == nil && flags.load(ordering: .relaxed) & Flags.timesAllCalls != 0 { admitted.start = time.now() }
@@ -45,13 +45,15 @@ extension CircuitBreaker {
         return reject(retryAfter: retryAfter)
     }
 
-    /// Counts a rejection, tells listeners that want it, and returns the error to throw.
-    func reject(retryAfter: Nanoseconds) -> CircuitBreakerError {
+    /// Counts a rejection, tells listeners that want it (the event's error is the rejection), and
+    /// returns the error to throw.
+    func reject(retryAfter: Nanoseconds, reason: CircuitBreakerError.Reason = .open) -> CircuitBreakerError {
         counters.increment(.rejected)
+        let rejection = CircuitBreakerError(reason: reason, retryAfter: retryAfter, context: rejectionContext)
         if flags.load(ordering: .relaxed) & Flags.rejectionEvents != 0 {
-            let event = BreakerEvent(kind: .rejected, error: nil, durationNanoseconds: -1, retryAfterNanoseconds: retryAfter, change: nil)
+            let event = BreakerEvent(kind: .rejected, error: rejection, durationNanoseconds: -1, retryAfterNanoseconds: retryAfter, change: nil)
             listenerList.deliver(event, from: self)
         }
-        return CircuitBreakerError(reason: .open, retryAfter: retryAfter, context: rejectionContext)
+        return rejection
     }
 }

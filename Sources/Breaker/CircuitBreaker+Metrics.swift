@@ -7,7 +7,8 @@ extension CircuitBreaker {
         return CircuitBreakerMetrics(
             state: view.state, mode: view.mode, timeInState: Duration(nanoseconds: max(0, view.timeInState)),
             successes: counters.total(.success), failures: counters.total(.failure), ignored: counters.total(.ignored),
-            rejected: counters.total(.rejected), slowCalls: counters.total(.slow), window: view.window)
+            rejected: counters.total(.rejected), slowCalls: counters.total(.slow), window: view.window,
+            admittedFraction: view.admittedFraction)
     }
 
     /// The circuit's state, to restore later (after a restart, say) with
@@ -44,6 +45,10 @@ public struct CircuitBreakerMetrics: Sendable, Hashable {
     public var slowCalls: Int
     /// The sliding window's counts (empty when no policy keeps a window).
     public var window: WindowSnapshot
+    /// The fraction of ordinary calls the circuit lets through now: 1 while closed, rising from the
+    /// ramp's initial fraction while it ramps up after recovering (``RecoveryRamp``), 0 while open or
+    /// half-open (when only trials run).
+    public var admittedFraction: Double
 
     /// Every call made through the breaker: `successes + failures + ignored + rejected`.
     public var calls: Int { successes + failures + ignored + rejected }
@@ -57,8 +62,10 @@ public struct CircuitBreakerMetrics: Sendable, Hashable {
     /// Creates a metrics value; breakers create these, tests of exporters may too.
     public init(
         state: CircuitState, mode: OperatingMode = .normal, timeInState: Duration = .zero, successes: Int = 0, failures: Int = 0,
-        ignored: Int = 0, rejected: Int = 0, slowCalls: Int = 0, window: WindowSnapshot = WindowSnapshot()
+        ignored: Int = 0, rejected: Int = 0, slowCalls: Int = 0, window: WindowSnapshot = WindowSnapshot(),
+        admittedFraction: Double? = nil
     ) {
+        self.admittedFraction = admittedFraction ?? (state == .closed ? 1 : 0)
         self.state = state
         self.mode = mode
         self.timeInState = timeInState

@@ -11,7 +11,7 @@
 public struct CircuitBreakerError: Error, CustomStringConvertible {
     /// Why the breaker threw. New reasons may be added; switch with a `default` case.
     public struct Reason: Hashable, Sendable, CustomStringConvertible {
-        private enum Kind: Hashable, Sendable { case tripped, trialFailed, open, timedOut }
+        private enum Kind: Hashable, Sendable { case tripped, trialFailed, open, timedOut, rampingUp }
         private let kind: Kind
 
         /// This call failed and its failure opened the circuit.
@@ -20,6 +20,10 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
         public static let trialFailed = Reason(kind: .trialFailed)
         /// The circuit is open (or half-open with every trial slot taken): the call was rejected without running.
         public static let open = Reason(kind: .open)
+        /// The circuit is recovering (``RecoveryRamp``) and admits only a fraction of calls yet; this
+        /// one was rejected without running. Its ``CircuitBreakerError/retryAfter`` is when the fraction
+        /// admitted will have grown enough to let it in.
+        public static let rampingUp = Reason(kind: .rampingUp)
         /// The call ran past its time limit: its task was cancelled and the caller was answered at once.
         /// The call counts as a failure and as slow.
         public static let timedOut = Reason(kind: .timedOut)
@@ -31,16 +35,18 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
             case .trialFailed: "Trial call failed, circuit breaker opened."
             case .open: "Timeout not elapsed yet, circuit breaker still open"
             case .timedOut: "Call exceeded its time limit and was cancelled."
+            case .rampingUp: "Circuit breaker is ramping up after recovery; call not admitted this time."
             }
         }
 
-        /// `tripped`, `trialFailed` or `open`.
+        /// `tripped`, `trialFailed`, `open`, `timedOut` or `rampingUp`.
         public var description: String {
             switch kind {
             case .tripped: "tripped"
             case .trialFailed: "trialFailed"
             case .open: "open"
             case .timedOut: "timedOut"
+            case .rampingUp: "rampingUp"
             }
         }
     }

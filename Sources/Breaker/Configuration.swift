@@ -44,6 +44,10 @@ extension CircuitBreaker {
         /// How a half-open circuit runs its trials. Default: one trial at a time, one success closes,
         /// a trial older than 60 seconds is given up.
         public var halfOpen: HalfOpenPolicy = HalfOpenPolicy()
+        /// How the circuit comes back after its trials succeed: a rising fraction of calls over a
+        /// period, then all (see ``RecoveryRamp``). `nil` (the default): every call at once, as
+        /// aiobreaker does.
+        public var recoveryRamp: RecoveryRamp? = nil
         /// Errors that count as successes (aiobreaker's `exclude`). Default none.
         public var exclude: [ErrorFilter] = []
         /// Decides how a thrown error counts before any other rule; return `nil` to fall back to the
@@ -114,6 +118,7 @@ extension CircuitBreaker {
             }
             try ConfigurationError.check(halfOpen.permittedCalls >= 1, "halfOpen.permittedCalls", halfOpen.permittedCalls, "1...\(Int.max)")
             try ConfigurationError.check(halfOpen.successesToClose >= 1, "halfOpen.successesToClose", halfOpen.successesToClose, "1...\(Int.max)")
+            try recoveryRamp?.validate()
             if let timeLimit {
                 try ConfigurationError.check(timeLimit.nanoseconds > 0, "timeLimit", timeLimit, "at least one nanosecond, or nil")
             }

@@ -702,6 +702,41 @@ struct MachineTableTests {
         #expect(!has(freeWord, PublishedWord.rejectsUntilDeadline) && !has(freeWord, PublishedWord.admitsFreely))
     }
 
+    /// A trial that closes a ramping circuit starts the ramp: the published word sends calls to the
+    /// ramp's lock-free lottery (no `admitsFreely`), with the ramp's end and virtual start; the first
+    /// admission past the end ends it. Any transition, and a circuit closed by hand, has no ramp.
+    @Test func aSuccessfulTrialStartsTheRecoveryRampAndTheFirstCallPastItsEndEndsIt() {
+        var configuration = CircuitBreaker.Configuration()
+        configuration.failMax = 1
+        configuration.resetTimeout = .seconds(10)
+        configuration.recoveryRamp = .linear(over: .seconds(20), from: 0.2)
+        let p = MachinePolicy(configuration)
+        var m = CircuitMachine(localOrigin: 1)
+        m.anchor(now: Self.sec(100), policy: p)
+        _ = m.force(.halfOpen, now: Self.sec(100), openFor: p.resetTimeout)
+        guard case .admitted(let trial) = m.admit(now: Self.sec(101), policy: p).decision else { Issue.record("trial rejected"); return }
+        _ = m.record(.success, slow: false, ticket: trial, now: Self.sec(102), policy: p)
+        #expect(m.state == .closed && m.rampUntil == Self.sec(122))
+        let word = m.published(policy: p, timing: 0)
+        #expect(word.raw & PublishedWord.ramping != 0 && word.raw & PublishedWord.admitsFreely == 0)
+        #expect(word.openUntil == Self.sec(122))
+        #expect(word.rampFrom == Self.sec(97), "0 % at 97 s, 20 % at the close (102 s), 100 % at 122 s")
+        #expect(abs(m.admittedFraction(now: Self.sec(112), policy: p) - 0.6) < 1e-12)
+        _ = m.admit(now: Self.sec(121), policy: p)
+        #expect(m.rampUntil == Self.sec(122), "before the end: the call path decided; the machine keeps the ramp")
+        _ = m.admit(now: Self.sec(122), policy: p)
+        #expect(m.rampUntil == nil)
+        #expect(m.published(policy: p, timing: 0).raw & PublishedWord.admitsFreely != 0)
+
+        _ = m.force(.halfOpen, now: Self.sec(130), openFor: p.resetTimeout)
+        guard case .admitted(let second) = m.admit(now: Self.sec(130), policy: p).decision else { Issue.record("trial rejected"); return }
+        _ = m.record(.success, slow: false, ticket: second, now: Self.sec(131), policy: p)
+        _ = m.force(.open, now: Self.sec(132), openFor: p.resetTimeout)
+        #expect(m.rampUntil == nil, "a transition ends the ramp")
+        _ = m.force(.closed, now: Self.sec(133), openFor: p.resetTimeout)
+        #expect(m.rampUntil == nil, "closed by hand: no ramp")
+    }
+
     @Test func publishedDeadlineOfAnOpenCircuitWaitsForAGateHeldElsewhere() throws {
         var open = try Start.openBeforeDeadline.make().machine
         open.setGate(.heldElsewhere(until: Self.sec(118)))

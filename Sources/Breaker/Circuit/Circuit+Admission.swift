@@ -29,6 +29,8 @@ extension Circuit {
     @usableFromInline
     struct Rejection: Error {
         @usableFromInline let retryAfter: Nanoseconds
+        /// Why: ``CircuitBreakerError/Reason/open`` or ``CircuitBreakerError/Reason/rampingUp``.
+        @usableFromInline var reason: CircuitBreakerError.Reason = .open
     }
 
     /// Whether `word` lets a call in on the fast path: closed and healthy, counted without the lock.
@@ -73,6 +75,7 @@ extension Circuit {
             if Self.timesCalls(word) { return try admitTimed(word, time: time, counters: counters) }
             return Self.admittedFreely(word)
         }
+        if word & PublishedWord.ramping != 0 { return try admitRamping(word, time: time, counters: counters) }
         if Self.mayRejectWithoutLock(word) {
             if let retryAfter = rejectionWithoutLock(word, time: time) { throw Rejection(retryAfter: retryAfter) }
             let start = Self.timesCalls(word) ? readCallClock(word, time) : nil
@@ -116,6 +119,36 @@ extension Circuit {
         guard self.word.load(ordering: .acquiring) == word && now < deadline && (deadline - now > 8 * (time.lag ?? 0) || time.now() < deadline)
         else { return nil }
         return deadline == .max ? 0 : deadline - now
+    }
+
+    /// Admits a call of a circuit ramping up after its recovery, with no lock: a lot drawn uniformly in
+    /// 0..<1 gets in if it falls under the fraction the ramp admits now. A call turned away learns when
+    /// that fraction reaches its lot, so that retries spread over the ramp. Past the ramp's end the
+    /// locked path ends it.
+    private func admitRamping(_ word: UInt64, time: TimeSource, counters: borrowing CallCounters) throws(Rejection) -> Admitted {
+        let end = openUntil.load(ordering: .acquiring)
+        let from = rampFrom.load(ordering: .acquiring)
+        let now = time.laggingNow()
+        guard self.word.load(ordering: .acquiring) == word, now < end, from < end else {
+            return try admitLocked(now: time.now(), start: Self.timesCalls(word) ? readCallClock(word, time) : nil, time: time)
+        }
+        let lot = drawLot()
+        let span = Double(end - from)
+        if lot * span < Double(now - from) {
+            return Self.timesCalls(word) ? try admitTimed(word, time: time, counters: counters) : Self.admittedFreely(word)
+        }
+        let due = from.addingSaturating(Nanoseconds(lot * span))
+        throw Rejection(retryAfter: max(0, due - now), reason: .rampingUp)
+    }
+
+    /// A lot uniform in 0..<1: the next step of a Weyl sequence, mixed (SplitMix64's finalizer). One
+    /// `relaxed` add, taken only while the circuit ramps.
+    func drawLot() -> Double {
+        var z = lots.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Double(z >> 11) * 0x1p-53
     }
 
     private func admitLocked(now: Nanoseconds?, start: Nanoseconds?, time: TimeSource) throws(Rejection) -> Admitted {

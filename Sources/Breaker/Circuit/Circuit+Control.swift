@@ -33,11 +33,15 @@ extension Circuit {
         step(now: now) { machine, box in machine.setMode(mode, now: now, policy: box.policy) }
     }
 
-    /// The state, mode and window as of `now`, and how long the circuit has been in that state.
-    func view(now: Nanoseconds) -> (state: CircuitState, mode: OperatingMode, window: WindowSnapshot, timeInState: Nanoseconds) {
-        read { machine, _ in
+    /// The state, mode and window as of `now`, how long the circuit has been in that state, and the
+    /// fraction of calls it admits.
+    func view(now: Nanoseconds) -> (state: CircuitState, mode: OperatingMode, window: WindowSnapshot, timeInState: Nanoseconds, admittedFraction: Double) {
+        read { machine, box in
             machine.ageWindow(to: now)
-            return (machine.state, machine.mode, machine.windowSnapshot, machine.stateSince.map { now - $0 } ?? 0)
+            return (
+                machine.state, machine.mode, machine.windowSnapshot, machine.stateSince.map { now - $0 } ?? 0,
+                machine.admittedFraction(now: now, policy: box.policy)
+            )
         }
     }
 }

@@ -15,6 +15,11 @@ final class Circuit: Sendable {
     @usableFromInline let word: Atomic<UInt64>
     /// The open (or trial) deadline, published beside `word`.
     @usableFromInline let openUntil: Atomic<Int64>
+    /// While the circuit ramps up after recovering, where the admitted fraction would start from 0
+    /// (``PublishedWord/rampFrom``), published beside `word`.
+    let rampFrom = Atomic<Int64>(0)
+    /// The Weyl sequence that ramp admissions draw their lots from (see ``drawLot()``).
+    let lots = Atomic<UInt64>(0)
     /// How to park a success of a quiet time window (``PublishedWord/parking``), published beside `word`.
     let parking = Atomic<UInt64>(0)
     /// The policy's slow-call threshold in nanoseconds, or 0 when calls are not timed.
@@ -237,6 +242,7 @@ final class Circuit: Sendable {
         slowThreshold.store(box?.policy.slowThreshold ?? 0, ordering: .relaxed)
         parking.store(published.parking, ordering: .releasing)
         openUntil.store(published.openUntil, ordering: .releasing)
+        rampFrom.store(published.rampFrom, ordering: .releasing)
         word.store(published.raw, ordering: .releasing)
     }
 

@@ -46,7 +46,8 @@ public struct BreakerEvent: Sendable {
     /// What happened: exactly one of ``Kinds``.
     public let kind: Kinds
     /// For ``Kinds/failed``, the error (a ``FailedResult`` for a returned value judged a failure); for
-    /// ``Kinds/succeeded`` and ``Kinds/ignored``, the error that was classified so, if the call threw.
+    /// ``Kinds/succeeded`` and ``Kinds/ignored``, the error that was classified so, if the call threw;
+    /// for ``Kinds/rejected``, the ``CircuitBreakerError`` the caller gets.
     public let error: (any Error)?
     private let nanoseconds: (duration: Int64, retryAfter: Int64)
     private let changed: ChangeBox?
@@ -56,6 +57,9 @@ public struct BreakerEvent: Sendable {
     public var duration: Duration? { nanoseconds.duration < 0 ? nil : .nanoseconds(nanoseconds.duration) }
     /// For ``Kinds/rejected``, how long until a call may be let through.
     public var retryAfter: Duration? { nanoseconds.retryAfter < 0 ? nil : .nanoseconds(nanoseconds.retryAfter) }
+    /// For ``Kinds/rejected``, why the call was turned away (``CircuitBreakerError/Reason/open``,
+    /// ``CircuitBreakerError/Reason/rampingUp``, ...).
+    public var rejectionReason: CircuitBreakerError.Reason? { kind == .rejected ? (error as? CircuitBreakerError)?.reason : nil }
     /// For ``Kinds/stateChanged`` and ``Kinds/modeChanged``, the change with its cause.
     public var change: CircuitChange? { changed?.change }
 

@@ -38,6 +38,8 @@ struct CircuitMachine: Sendable {
     private var openDurationFromFirstLook: Nanoseconds?
     /// When the current state was entered; `nil` until the first event with a clock reading.
     private(set) var stateSince: Nanoseconds?
+    /// While the circuit recovers after its trials succeeded (``RecoveryRamp``): when the ramp ends.
+    private(set) var rampUntil: Nanoseconds?
     /// Trips since the circuit last closed (sizes exponential open durations).
     private(set) var consecutiveTrips = 0
     private(set) var trialsInFlight = 0
@@ -103,6 +105,11 @@ struct CircuitMachine: Sendable {
         }
         switch state {
         case .closed:
+            if let end = rampUntil {
+                // The call path decides during the ramp; it comes here when the ramp is over.
+                guard let now else { return MachineStep(.needsClock) }
+                if now >= end { rampUntil = nil }
+            }
             return MachineStep(.admitted(Ticket(generation: generation, isTrial: false)))
         case .open:
             guard let now else { return MachineStep(.needsClock) }
@@ -204,6 +211,7 @@ struct CircuitMachine: Sendable {
             trialSuccesses += 1
             if trialSuccesses >= policy.successesToClose {
                 enter(.closed, at: now, cause: TransitionCause(.trialsSucceeded), changes: &changes)
+                if let ramp = policy.recoveryRamp { rampUntil = now.addingSaturating(ramp.duration.nanoseconds) }
             }
             return .counted
         case .failure:
@@ -394,6 +402,7 @@ struct CircuitMachine: Sendable {
         trialSuccesses = 0
         trialStarts.removeAll()
         reopenPending = false
+        rampUntil = nil
         if target == .closed {
             consecutiveFailures = 0
             consecutiveTrips = 0
@@ -451,6 +460,19 @@ struct CircuitMachine: Sendable {
     }
 
     /// Whether a caller must wait for a running trial to settle (half-open, every slot taken).
+    /// The fraction of ordinary calls admitted at `now`: 1 while closed (or not deciding), the ramp's
+    /// while ramping up, 0 while open or half-open.
+    func admittedFraction(now: Nanoseconds, policy: MachinePolicy) -> Double {
+        switch mode.kind {
+        case .disabled, .metricsOnly: return 1
+        case .forcedOpen: return 0
+        case .normal: break
+        }
+        guard state == .closed else { return 0 }
+        guard let ramp = policy.recoveryRamp, let end = rampUntil else { return 1 }
+        return ramp.admittedFraction(after: .nanoseconds(now - end.addingSaturating(-ramp.duration.nanoseconds)))
+    }
+
     func trialsAreFull(policy: MachinePolicy) -> Bool {
         state == .halfOpen && mode == .normal && !reopenPending && trialsInFlight >= policy.permittedTrials
     }

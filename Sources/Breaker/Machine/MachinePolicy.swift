@@ -22,6 +22,8 @@ struct MachinePolicy: Sendable {
     var permittedTrials: Int
     var successesToClose: Int
     var maxTrialDuration: Nanoseconds?
+    /// How the circuit comes back after its trials succeed, if it ramps.
+    var recoveryRamp: RecoveryRamp?
 
     init(_ configuration: CircuitBreaker.Configuration) {
         failMax = configuration.failMax
@@ -42,6 +44,7 @@ struct MachinePolicy: Sendable {
         permittedTrials = configuration.halfOpen.permittedCalls
         successesToClose = configuration.halfOpen.successesToClose
         maxTrialDuration = configuration.halfOpen.maxTrialDuration?.nanoseconds
+        recoveryRamp = configuration.recoveryRamp
     }
 
     /// Whether a trip needs user code (a custom rule or a custom open duration) run outside the lock.
