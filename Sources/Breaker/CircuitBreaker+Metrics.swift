@@ -46,8 +46,8 @@ public struct CircuitBreakerMetrics: Sendable, Hashable {
     /// The sliding window's counts (empty when no policy keeps a window).
     public var window: WindowSnapshot
     /// The fraction of ordinary calls the circuit lets through now: 1 while closed, rising from the
-    /// ramp's initial fraction while it ramps up after recovering (``RecoveryRamp``), 0 while open or
-    /// half-open (when only trials run).
+    /// ramp's initial fraction while it ramps up after recovering (``RecoveryRamp``), less what the
+    /// adaptive throttle sheds (``AdaptiveThrottle``), 0 while open or half-open (when only trials run).
     public var admittedFraction: Double
 
     /// Every call made through the breaker: `successes + failures + ignored + rejected`.

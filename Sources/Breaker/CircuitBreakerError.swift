@@ -11,7 +11,7 @@
 public struct CircuitBreakerError: Error, CustomStringConvertible {
     /// Why the breaker threw. New reasons may be added; switch with a `default` case.
     public struct Reason: Hashable, Sendable, CustomStringConvertible {
-        private enum Kind: Hashable, Sendable { case tripped, trialFailed, open, timedOut, rampingUp }
+        private enum Kind: Hashable, Sendable { case tripped, trialFailed, open, timedOut, rampingUp, throttled }
         private let kind: Kind
 
         /// This call failed and its failure opened the circuit.
@@ -24,6 +24,10 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
         /// one was rejected without running. Its ``CircuitBreakerError/retryAfter`` is when the fraction
         /// admitted will have grown enough to let it in.
         public static let rampingUp = Reason(kind: .rampingUp)
+        /// The circuit's adaptive throttle (``AdaptiveThrottle``) shed this call: the dependency has been
+        /// failing, and the breaker sends it fewer calls in proportion. The call did not run; its
+        /// ``CircuitBreakerError/retryAfter`` is one tenth of the throttle's window.
+        public static let throttled = Reason(kind: .throttled)
         /// The call ran past its time limit: its task was cancelled and the caller was answered at once.
         /// The call counts as a failure and as slow.
         public static let timedOut = Reason(kind: .timedOut)
@@ -36,10 +40,11 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
             case .open: "Timeout not elapsed yet, circuit breaker still open"
             case .timedOut: "Call exceeded its time limit and was cancelled."
             case .rampingUp: "Circuit breaker is ramping up after recovery; call not admitted this time."
+            case .throttled: "Circuit breaker is throttling a failing dependency; call shed locally."
             }
         }
 
-        /// `tripped`, `trialFailed`, `open`, `timedOut` or `rampingUp`.
+        /// `tripped`, `trialFailed`, `open`, `timedOut`, `rampingUp` or `throttled`.
         public var description: String {
             switch kind {
             case .tripped: "tripped"
@@ -47,6 +52,7 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
             case .open: "open"
             case .timedOut: "timedOut"
             case .rampingUp: "rampingUp"
+            case .throttled: "throttled"
             }
         }
     }

@@ -48,6 +48,9 @@ extension CircuitBreaker {
         /// period, then all (see ``RecoveryRamp``). `nil` (the default): every call at once, as
         /// aiobreaker does.
         public var recoveryRamp: RecoveryRamp? = nil
+        /// Client-side adaptive throttling while closed (see ``AdaptiveThrottle``): from the first
+        /// failure, calls are shed locally in proportion to the failures. `nil` (the default): none.
+        public var throttle: AdaptiveThrottle? = nil
         /// Errors that count as successes (aiobreaker's `exclude`). Default none.
         public var exclude: [ErrorFilter] = []
         /// Decides how a thrown error counts before any other rule; return `nil` to fall back to the
@@ -119,6 +122,7 @@ extension CircuitBreaker {
             try ConfigurationError.check(halfOpen.permittedCalls >= 1, "halfOpen.permittedCalls", halfOpen.permittedCalls, "1...\(Int.max)")
             try ConfigurationError.check(halfOpen.successesToClose >= 1, "halfOpen.successesToClose", halfOpen.successesToClose, "1...\(Int.max)")
             try recoveryRamp?.validate()
+            try throttle?.validate()
             if let timeLimit {
                 try ConfigurationError.check(timeLimit.nanoseconds > 0, "timeLimit", timeLimit, "at least one nanosecond, or nil")
             }

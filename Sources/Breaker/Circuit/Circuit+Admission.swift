@@ -12,6 +12,8 @@ extension Circuit {
         /// The listeners that hear this call's events, if any want the events of every call: read by the
         /// breaker without a reference at admission and kept until the outcome is recorded.
         @usableFromInline var listeners: Unmanaged<CircuitBreaker.ListenerList>?
+        /// The throttle window that counted this call as a request, to count its success as an accept.
+        @usableFromInline var throttle: Unmanaged<ThrottleWindow>?
         /// The tracker of running calls this call joined, and its slot there (see ``RunningCalls``).
         @usableFromInline var running: Unmanaged<RunningCalls>?
         @usableFromInline var slot: Int64 = 0
@@ -29,7 +31,8 @@ extension Circuit {
     @usableFromInline
     struct Rejection: Error {
         @usableFromInline let retryAfter: Nanoseconds
-        /// Why: ``CircuitBreakerError/Reason/open`` or ``CircuitBreakerError/Reason/rampingUp``.
+        /// Why: ``CircuitBreakerError/Reason/open``, ``CircuitBreakerError/Reason/rampingUp`` or
+        /// ``CircuitBreakerError/Reason/throttled``.
         @usableFromInline var reason: CircuitBreakerError.Reason = .open
     }
 
@@ -75,7 +78,7 @@ extension Circuit {
             if Self.timesCalls(word) { return try admitTimed(word, time: time, counters: counters) }
             return Self.admittedFreely(word)
         }
-        if word & PublishedWord.ramping != 0 { return try admitRamping(word, time: time, counters: counters) }
+        if word & (PublishedWord.ramping | PublishedWord.throttling) != 0 { return try admitControlled(word, time: time, counters: counters) }
         if Self.mayRejectWithoutLock(word) {
             if let retryAfter = rejectionWithoutLock(word, time: time) { throw Rejection(retryAfter: retryAfter) }
             let start = Self.timesCalls(word) ? readCallClock(word, time) : nil
@@ -121,24 +124,41 @@ extension Circuit {
         return deadline == .max ? 0 : deadline - now
     }
 
-    /// Admits a call of a circuit ramping up after its recovery, with no lock: a lot drawn uniformly in
-    /// 0..<1 gets in if it falls under the fraction the ramp admits now. A call turned away learns when
-    /// that fraction reaches its lot, so that retries spread over the ramp. Past the ramp's end the
-    /// locked path ends it.
-    private func admitRamping(_ word: UInt64, time: TimeSource, counters: borrowing CallCounters) throws(Rejection) -> Admitted {
+    /// Admits a call of a closed circuit under admission control, with no lock: while it ramps up after
+    /// its recovery, a lot drawn uniformly in 0..<1 gets in if it falls under the fraction the ramp
+    /// admits now, and a call turned away learns when that fraction reaches its lot, so that retries
+    /// spread over the ramp; while the adaptive throttle decides, the call is counted as a request and
+    /// rejected with the throttle's probability. Past the ramp's or the throttle's end the locked path
+    /// ends it.
+    private func admitControlled(_ word: UInt64, time: TimeSource, counters: borrowing CallCounters) throws(Rejection) -> Admitted {
         let end = openUntil.load(ordering: .acquiring)
         let from = rampFrom.load(ordering: .acquiring)
+        let throttledUntil = throttleUntil.load(ordering: .acquiring)
         let now = time.laggingNow()
-        guard self.word.load(ordering: .acquiring) == word, now < end, from < end else {
+        let ramping = word & PublishedWord.ramping != 0
+        let throttling = word & PublishedWord.throttling != 0
+        let throttle = throttling ? self.throttle : nil
+        guard self.word.load(ordering: .acquiring) == word, !ramping || (now < end && from < end), !throttling || (now < throttledUntil && throttle != nil)
+        else {
             return try admitLocked(now: time.now(), start: Self.timesCalls(word) ? readCallClock(word, time) : nil, time: time)
         }
-        let lot = drawLot()
-        let span = Double(end - from)
-        if lot * span < Double(now - from) {
-            return Self.timesCalls(word) ? try admitTimed(word, time: time, counters: counters) : Self.admittedFreely(word)
+        if ramping {
+            let lot = drawLot()
+            let span = Double(end - from)
+            if lot * span >= Double(now - from) {
+                let due = from.addingSaturating(Nanoseconds(lot * span))
+                throw Rejection(retryAfter: max(0, due - now), reason: .rampingUp)
+            }
         }
-        let due = from.addingSaturating(Nanoseconds(lot * span))
-        throw Rejection(retryAfter: max(0, due - now), reason: .rampingUp)
+        if let throttle {
+            let probability = throttle._withUnsafeGuaranteedRef { $0.request(at: now) }
+            if probability > 0 && drawLot() < probability {
+                throw Rejection(retryAfter: throttle._withUnsafeGuaranteedRef { $0.width }, reason: .throttled)
+            }
+        }
+        var admitted = Self.timesCalls(word) ? try admitTimed(word, time: time, counters: counters) : Self.admittedFreely(word)
+        admitted.throttle = throttle
+        return admitted
     }
 
     /// A lot uniform in 0..<1: the next step of a Weyl sequence, mixed (SplitMix64's finalizer). One

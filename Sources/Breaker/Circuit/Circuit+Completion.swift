@@ -26,10 +26,14 @@ extension Circuit {
         var reopened: Bool { cause.kind == .trialFailed || cause.kind == .trialTimedOut }
     }
 
-    /// Ends `admitted`: leaves the running calls and times it. `nil` when the circuit records nothing
+    /// Ends `admitted`: leaves the running calls, counts an accept for the throttle that counted its
+    /// request (anything but a failure), and times it. `nil` when the circuit records nothing
     /// (disabled): then nothing is counted or heard.
     @inline(__always)  // into ``CircuitBreaker/complete(_:outcome:error:slow:)``, every call's end
-    func end(_ admitted: Admitted, forcedSlow: Bool, time: TimeSource) -> Ending? {
+    func end(_ admitted: Admitted, _ outcome: CallOutcome, forcedSlow: Bool, time: TimeSource) -> Ending? {
+        if let throttle = admitted.throttle, outcome != .failure {
+            throttle._withUnsafeGuaranteedRef { $0.accept(at: time.laggingNow()) }
+        }
         let countedWhileRunning = admitted.running?._withUnsafeGuaranteedRef { $0.leave(slot: admitted.slot) } ?? false
         let word = word.load(ordering: .acquiring)
         if word & PublishedWord.recordsNothing != 0 { return nil }

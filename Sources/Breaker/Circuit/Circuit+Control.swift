@@ -34,14 +34,19 @@ extension Circuit {
     }
 
     /// The state, mode and window as of `now`, how long the circuit has been in that state, and the
-    /// fraction of calls it admits.
+    /// fraction of calls it admits (the ramp's, less what the throttle sheds).
     func view(now: Nanoseconds) -> (state: CircuitState, mode: OperatingMode, window: WindowSnapshot, timeInState: Nanoseconds, admittedFraction: Double) {
-        read { machine, box in
+        var view = read { machine, box in
             machine.ageWindow(to: now)
             return (
-                machine.state, machine.mode, machine.windowSnapshot, machine.stateSince.map { now - $0 } ?? 0,
-                machine.admittedFraction(now: now, policy: box.policy)
+                state: machine.state, mode: machine.mode, window: machine.windowSnapshot, timeInState: machine.stateSince.map { now - $0 } ?? 0,
+                admittedFraction: machine.admittedFraction(now: now, policy: box.policy),
+                throttling: machine.throttledUntil.map { now < $0 && machine.state == .closed && machine.mode == .normal } ?? false
             )
         }
+        if view.throttling, let throttle {
+            view.admittedFraction *= 1 - throttle._withUnsafeGuaranteedRef { $0.probability(at: now) }
+        }
+        return (view.state, view.mode, view.window, view.timeInState, view.admittedFraction)
     }
 }

@@ -18,8 +18,14 @@ final class Circuit: Sendable {
     /// While the circuit ramps up after recovering, where the admitted fraction would start from 0
     /// (``PublishedWord/rampFrom``), published beside `word`.
     let rampFrom = Atomic<Int64>(0)
-    /// The Weyl sequence that ramp admissions draw their lots from (see ``drawLot()``).
+    /// The Weyl sequence that ramp and throttle admissions draw their lots from (see ``drawLot()``).
     let lots = Atomic<UInt64>(0)
+    /// While the adaptive throttle decides, until when (``PublishedWord/throttleUntil``), published
+    /// beside `word`.
+    let throttleUntil = Atomic<Int64>(0)
+    /// The address of the ``ThrottleWindow`` of the policy's throttle, or 0 without one. Kept alive by
+    /// ``CircuitCore/throttles``.
+    let throttleAddress = Atomic<UInt>(0)
     /// How to park a success of a quiet time window (``PublishedWord/parking``), published beside `word`.
     let parking = Atomic<UInt64>(0)
     /// The policy's slow-call threshold in nanoseconds, or 0 when calls are not timed.
@@ -105,6 +111,7 @@ final class Circuit: Sendable {
                 core.time = core.time ?? time
                 core.policy = box
                 trackRunningCalls(&core)
+                trackThrottle(&core)
                 core.machine.adoptWindow(box.policy.window)
                 core.machine.anchor(now: now, policy: box.policy)
                 publish(core)
@@ -124,6 +131,7 @@ final class Circuit: Sendable {
         } install: { core in
             core.policy = box
             self.trackRunningCalls(&core)
+            self.trackThrottle(&core)
         }
         return box
     }
@@ -144,6 +152,23 @@ final class Circuit: Sendable {
         let tracker = core.trackers.first { $0.threshold == threshold } ?? RunningCalls(threshold: threshold)
         if !core.trackers.contains(where: { $0 === tracker }) { core.trackers.append(tracker) }
         runningCallsAddress.store(UInt(bitPattern: Unmanaged.passUnretained(tracker).toOpaque()), ordering: .releasing)
+    }
+
+    /// The window of the policy's adaptive throttle, if it has one.
+    var throttle: Unmanaged<ThrottleWindow>? {
+        UnsafeRawPointer(bitPattern: throttleAddress.load(ordering: .acquiring)).map { Unmanaged.fromOpaque($0) }
+    }
+
+    /// Publishes the window of the policy's throttle (the current one if the throttle is unchanged, so
+    /// its counts carry over a reconfiguration), or none.
+    private func trackThrottle(_ core: inout CircuitCore) {
+        guard let throttle = core.policy?.configuration.throttle else {
+            throttleAddress.store(0, ordering: .releasing)
+            return
+        }
+        let window = core.throttles.last.flatMap { $0.throttle == throttle ? $0 : nil } ?? ThrottleWindow(throttle)
+        if core.throttles.last !== window { core.throttles.append(window) }
+        throttleAddress.store(UInt(bitPattern: Unmanaged.passUnretained(window).toOpaque()), ordering: .releasing)
     }
 
     /// The circuit's current policy.
@@ -243,6 +268,7 @@ final class Circuit: Sendable {
         parking.store(published.parking, ordering: .releasing)
         openUntil.store(published.openUntil, ordering: .releasing)
         rampFrom.store(published.rampFrom, ordering: .releasing)
+        throttleUntil.store(published.throttleUntil, ordering: .releasing)
         word.store(published.raw, ordering: .releasing)
     }
 

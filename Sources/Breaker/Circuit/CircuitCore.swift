@@ -25,6 +25,8 @@ struct CircuitCore: Sendable {
     /// Every tracker of running calls this circuit has published (usually one), alive for as long as
     /// calls admitted into them may end.
     var trackers: [RunningCalls] = []
+    /// Every adaptive-throttle window this circuit has published, alive for as long as calls may read them.
+    var throttles: [ThrottleWindow] = []
 
     /// The policy, or the default one (aiobreaker's) on `time` for a circuit no breaker has used yet.
     func policyOrDefault(_ time: TimeSource?) -> PolicyBox {

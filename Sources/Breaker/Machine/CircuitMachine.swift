@@ -40,6 +40,9 @@ struct CircuitMachine: Sendable {
     private(set) var stateSince: Nanoseconds?
     /// While the circuit recovers after its trials succeeded (``RecoveryRamp``): when the ramp ends.
     private(set) var rampUntil: Nanoseconds?
+    /// While a closed circuit's adaptive throttle decides (``AdaptiveThrottle``): a window after the
+    /// latest failure.
+    private(set) var throttledUntil: Nanoseconds?
     /// Trips since the circuit last closed (sizes exponential open durations).
     private(set) var consecutiveTrips = 0
     private(set) var trialsInFlight = 0
@@ -105,10 +108,11 @@ struct CircuitMachine: Sendable {
         }
         switch state {
         case .closed:
-            if let end = rampUntil {
-                // The call path decides during the ramp; it comes here when the ramp is over.
+            // The call path decides during a ramp and while throttling; it comes here when they are over.
+            if rampUntil != nil || throttledUntil != nil {
                 guard let now else { return MachineStep(.needsClock) }
-                if now >= end { rampUntil = nil }
+                if let end = rampUntil, now >= end { rampUntil = nil }
+                if let end = throttledUntil, now >= end { throttledUntil = nil }
             }
             return MachineStep(.admitted(Ticket(generation: generation, isTrial: false)))
         case .open:
@@ -178,7 +182,9 @@ struct CircuitMachine: Sendable {
         switch outcome.kind {
         case .ignored: return MachineStep(.counted)
         case .success: consecutiveFailures = 0
-        case .failure: consecutiveFailures += 1
+        case .failure:
+            consecutiveFailures += 1
+            if let span = policy.throttleWindow, let now { throttledUntil = now.addingSaturating(span) }
         }
         window?.record(failure: outcome == .failure, slow: slow, now: now ?? 0)  // a time window always gets a reading
         guard mode == .normal else { return MachineStep(.counted) }
@@ -403,6 +409,7 @@ struct CircuitMachine: Sendable {
         trialStarts.removeAll()
         reopenPending = false
         rampUntil = nil
+        throttledUntil = nil
         if target == .closed {
             consecutiveFailures = 0
             consecutiveTrips = 0

@@ -24,6 +24,8 @@ struct MachinePolicy: Sendable {
     var maxTrialDuration: Nanoseconds?
     /// How the circuit comes back after its trials succeed, if it ramps.
     var recoveryRamp: RecoveryRamp?
+    /// How long a failure keeps the adaptive throttle deciding, if the circuit throttles.
+    var throttleWindow: Nanoseconds?
 
     init(_ configuration: CircuitBreaker.Configuration) {
         failMax = configuration.failMax
@@ -45,6 +47,7 @@ struct MachinePolicy: Sendable {
         successesToClose = configuration.halfOpen.successesToClose
         maxTrialDuration = configuration.halfOpen.maxTrialDuration?.nanoseconds
         recoveryRamp = configuration.recoveryRamp
+        throttleWindow = configuration.throttle?.window.nanoseconds
     }
 
     /// Whether a trip needs user code (a custom rule or a custom open duration) run outside the lock.

@@ -8,11 +8,11 @@
 /// | 0-1   | the state (``CircuitState/code``) |
 /// | 2-7   | what the state allows: ``admitsFreely`` ... ``successDeferrable`` |
 /// | 8-11  | how the policy times calls: ``timesCalls`` ... ``coarseBuckets`` |
-/// | 12    | ``ramping`` |
-/// | 13-63 | the low 51 bits of the machine's generation |
+/// | 12-13 | admission control while closed: ``ramping``, ``throttling`` |
+/// | 14-63 | the low 50 bits of the machine's generation |
 ///
-/// `openUntil`, `rampFrom` and `parking` travel in atomics of their own, stored before `raw`; a reader
-/// trusts `openUntil` and `rampFrom` only when `raw` reads the same before and after them.
+/// `openUntil`, `rampFrom`, `throttleUntil` and `parking` travel in atomics of their own, stored before
+/// `raw`; a reader trusts them only when `raw` reads the same before and after them.
 @usableFromInline
 struct PublishedWord: Sendable, Equatable {
     /// A call may run without taking the lock (closed and normal, disabled, or metrics-only).
@@ -41,15 +41,20 @@ struct PublishedWord: Sendable, Equatable {
     /// Closed and recovering (``RecoveryRamp``): a call is admitted without the lock if a uniform draw
     /// falls under `(now - rampFrom) / (openUntil - rampFrom)`, and `openUntil` is the ramp's end.
     static let ramping: UInt64 = 1 << 12
-    @usableFromInline static let generationShift: UInt64 = 13
-    /// Generations are kept to 51 bits, so that they fit the word whole.
-    static let generationMask: UInt64 = (1 << 51) - 1
+    /// Closed with a failure in the adaptive throttle's window: a call is counted and admitted by the
+    /// throttle's lot, without the lock, before `throttleUntil`.
+    static let throttling: UInt64 = 1 << 13
+    @usableFromInline static let generationShift: UInt64 = 14
+    /// Generations are kept to 50 bits, so that they fit the word whole.
+    static let generationMask: UInt64 = (1 << 50) - 1
 
     var raw: UInt64
     var openUntil: Nanoseconds
     /// While ``ramping``: the instant from which the admitted fraction would rise from 0 (see
     /// ``RecoveryRamp``); 0 otherwise.
     var rampFrom: Nanoseconds = 0
+    /// While ``throttling``: until when; 0 otherwise.
+    var throttleUntil: Nanoseconds = 0
     /// For a parked success: the bucket width (low 56 bits) and the parking tag (high 8 bits); 0 when
     /// successes cannot be parked. One word, so a parker reads a width and tag that belong together.
     var parking: UInt64 = 0
@@ -77,6 +82,7 @@ extension CircuitMachine {
         var bits: UInt64 = UInt64(state.code) | timing
         var deadline = openUntil
         var rampFrom: Nanoseconds = 0
+        var throttleUntil: Nanoseconds = 0
         // A time window with nothing but fast successes in it: a fast success may be counted later.
         let deferWidth = consecutiveFailures == 0 && quietSuccesses ? window?.quietBucketWidth : nil
         let gateDeadline: Nanoseconds? = if case .heldElsewhere(let until) = gate { until } else { nil }
@@ -91,9 +97,12 @@ extension CircuitMachine {
                     bits |= PublishedWord.ramping
                     deadline = end
                     rampFrom = ramp.virtualStart(end: end)
-                } else {
-                    bits |= PublishedWord.admitsFreely
                 }
+                if mode.kind == .normal, policy?.throttleWindow != nil, let end = throttledUntil {
+                    bits |= PublishedWord.throttling
+                    throttleUntil = end
+                }
+                if bits & (PublishedWord.ramping | PublishedWord.throttling) == 0 { bits |= PublishedWord.admitsFreely }
                 if successChangesNothing { bits |= PublishedWord.successIsNoop }
                 if deferWidth != nil { bits |= PublishedWord.successDeferrable }
             } else if state == .open && openedAt != nil {
@@ -111,7 +120,7 @@ extension CircuitMachine {
             }
         }
         return PublishedWord(
-            raw: bits | (generation << PublishedWord.generationShift), openUntil: deadline, rampFrom: rampFrom,
+            raw: bits | (generation << PublishedWord.generationShift), openUntil: deadline, rampFrom: rampFrom, throttleUntil: throttleUntil,
             parking: bits & PublishedWord.successDeferrable != 0
                 ? PublishedWord.parking(width: deferWidth ?? 0, tag: Self.parkingTag(generation: generation, windowEpoch: windowEpoch)) : 0)
     }
