@@ -39,6 +39,7 @@ import Logging
 /// | `breaker.cause` | transitions, mode changes | `TransitionCause.description`, e.g. `5 consecutive failures` |
 /// | `breaker.mode`, `breaker.previous_mode` | mode changes | `OperatingMode.description` |
 /// | `retry_after` | openings, rejections | seconds until a call may be let through, e.g. `30` or `12.5`; left out while forced open |
+/// | `breaker.reason` | rejections | `CircuitBreakerError.Reason.description`: `open`, `rampingUp`, `throttled`; the message names any but `open` |
 /// | `suppressed` | a rejection line after left-out ones | how many rejections were not logged since the previous line |
 ///
 /// The logger's own metadata (set on the `Logger` you pass) is kept, and its log level decides what is
@@ -199,7 +200,9 @@ public final class BreakerLogger: CircuitBreakerListener {
         if let retryAfter = event.retryAfter, !retryAfter.isUnbounded, breaker.mode != .forcedOpen {
             metadata["retry_after"] = .string(retryAfter.secondsText)
         }
+        if let reason = event.rejectionReason { metadata["breaker.reason"] = .string(reason.description) }
         var message = "\(Self.subject(breaker)) rejected a call"
+        if let reason = event.rejectionReason, reason != .open { message += " (\(reason))" }
         if suppressed > 0 {
             metadata["suppressed"] = .string(String(suppressed))
             message += " (\(suppressed) earlier \(suppressed == 1 ? "rejection" : "rejections") not logged)"

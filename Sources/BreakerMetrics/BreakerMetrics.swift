@@ -27,6 +27,8 @@ import Synchronization
 /// | `breaker_failure_rate` | gauge | none; failures / calls in the window, 0...1 | 1 |
 /// | `breaker_slow_call_rate` | gauge | none; slow calls / calls in the window, 0...1 | 1 |
 /// | `breaker_seconds_until_trial` | gauge | none; while open, seconds until a trial is let through; else 0 | 1 |
+/// | `breaker_rejections_total` | counter | `reason`: `open`, `ramping_up`, `throttled`, `other` (``rejectionReasons``) | 4 |
+/// | `breaker_admitted_fraction` | gauge | none; the fraction of calls let through: 1 closed, the ramp's less the throttle's while recovering or throttling, 0 open | 1 |
 ///
 /// - `success` counts calls that succeeded or threw an excluded error; `failure` counted failures;
 ///   `ignored` calls the breaker did not count (cancelled, or so classified); `rejected` calls
@@ -44,6 +46,10 @@ import Synchronization
 ///   transition, and on every 32nd success (a rate that only successes lower lags by at most 31
 ///   calls). `breaker_seconds_until_trial` is set when the circuit opens and at each rejection (the
 ///   rejection's `retryAfter`), and to 0 when it leaves open: with no traffic it is not counted down.
+/// - `breaker_rejections_total` splits `breaker_calls_total{outcome="rejected"}` by why: the circuit
+///   was open (or its trials busy), it was ramping up after recovering (`RecoveryRamp`), or its adaptive
+///   throttle shed the call (`AdaptiveThrottle`). `breaker_admitted_fraction` is read with the rates,
+///   and at every 32nd rejection of the ramp or the throttle (the first included).
 /// - ``help`` has a one-line description of each metric, for an exporter's `# HELP` lines (swift-metrics
 ///   has no place for them).
 ///
@@ -111,6 +117,14 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
     public static let slowCallRateLabel = "breaker_slow_call_rate"
     /// The label of the gauge of seconds until the open circuit lets a trial through (0 when not open).
     public static let secondsUntilTrialLabel = "breaker_seconds_until_trial"
+    /// The label of the rejections counter, by reason.
+    ///
+    /// ```swift
+    /// try testMetrics.expectCounter(BreakerMetricsListener.rejectionsLabel, [("breaker", "db"), ("reason", "throttled")])
+    /// ```
+    public static let rejectionsLabel = "breaker_rejections_total"
+    /// The label of the gauge of the fraction of calls let through (0...1).
+    public static let admittedFractionLabel = "breaker_admitted_fraction"
 
     /// A one-line description of each metric, by label, for an exporter's `# HELP` lines.
     ///
@@ -125,6 +139,8 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
         failureRateLabel: "Failures / calls in the breaker's window (0 to 1).",
         slowCallRateLabel: "Slow calls / calls in the breaker's window (0 to 1).",
         secondsUntilTrialLabel: "Seconds until the open circuit lets a trial call through; 0 when not open.",
+        rejectionsLabel: "Calls rejected without running, by reason (open, ramping_up, throttled, other).",
+        admittedFractionLabel: "Fraction of calls the circuit lets through (1 closed, rising while it ramps up, less what its throttle sheds, 0 open).",
     ]
 
     /// The value of `breaker_state` for `state`: 0 closed, 1 half-open, 2 open.
@@ -159,6 +175,16 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
     /// BreakerMetricsListener.callOutcomes   // ["success", "failure", "ignored", "slow", "rejected"]
     /// ```
     public static let callOutcomes = ["success", "failure", "ignored", "slow", "rejected"]
+
+    /// The values of the `reason` dimension of `breaker_rejections_total`, each with the reason it counts
+    /// (`other` counts any reason the core may add later).
+    ///
+    /// ```swift
+    /// BreakerMetricsListener.rejectionReasons.map(\.label)   // ["open", "ramping_up", "throttled"]
+    /// ```
+    public static let rejectionReasons: [(reason: CircuitBreakerError.Reason, label: String)] = [
+        (.open, "open"), (.rampingUp, "ramping_up"), (.throttled, "throttled"),
+    ]
 
     /// The values of the `outcome` dimension of `breaker_call_duration`.
     ///
@@ -216,8 +242,13 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
     private let failureRate: Gauge
     private let slowCallRate: Gauge
     private let secondsUntilTrial: Gauge
+    private let admittedFraction: Gauge
+    /// Rejections by reason, as ``rejectionReasons``, then `other`.
+    private let rejectionsByReason: [Counter]
     /// Successes heard, to read the window's rates on every 32nd.
     private let successesHeard = Atomic<Int>(0)
+    /// Rejections of the ramp and the throttle heard, to read the admitted fraction on every 32nd.
+    private let controlledRejectionsHeard = Atomic<Int>(0)
     private let successDuration: Timer?
     private let failureDuration: Timer?
     private let ignoredDuration: Timer?
@@ -267,6 +298,10 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
         failureRate = Gauge(label: Self.failureRateLabel, dimensions: [breaker], factory: factory)
         slowCallRate = Gauge(label: Self.slowCallRateLabel, dimensions: [breaker], factory: factory)
         secondsUntilTrial = Gauge(label: Self.secondsUntilTrialLabel, dimensions: [breaker], factory: factory)
+        admittedFraction = Gauge(label: Self.admittedFractionLabel, dimensions: [breaker], factory: factory)
+        rejectionsByReason = (Self.rejectionReasons.map(\.label) + ["other"]).map {
+            Counter(label: Self.rejectionsLabel, dimensions: [breaker, ("reason", $0)], factory: factory)
+        }
         func counters(_ target: CircuitState) -> TransitionCounters {
             let to = ("to", Self.dimensionValue(of: target))
             guard options.transitionCauses else {
@@ -287,6 +322,7 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
         failureRate.record(0.0)
         slowCallRate.record(0.0)
         secondsUntilTrial.record(0.0)
+        admittedFraction.record(initialState == .closed ? 1.0 : 0.0)
     }
 
     /// A listener for `breaker`: named after it (`unnamed` for a breaker without a name), with the
@@ -321,7 +357,13 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
             recordRates(of: breaker)
         case .rejected:
             rejections.increment()
-            if let retryAfter = event.retryAfter { secondsUntilTrial.record(Self.seconds(retryAfter)) }
+            let reason = event.rejectionReason ?? .open
+            rejectionsByReason[Self.rejectionReasons.firstIndex { $0.reason == reason } ?? Self.rejectionReasons.count].increment()
+            if reason == .open {
+                if let retryAfter = event.retryAfter { secondsUntilTrial.record(Self.seconds(retryAfter)) }
+            } else if controlledRejectionsHeard.wrappingAdd(1, ordering: .relaxed).oldValue & 31 == 0 {
+                admittedFraction.record(breaker.metrics.admittedFraction)
+            }
         case .ignored:
             ignored.increment()
             if let timer = ignoredDuration, let duration = event.duration { timer.recordNanoseconds(duration.nanoseconds) }
@@ -347,9 +389,10 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
 
     /// Reads the window's rates into their gauges (the breaker's lock, briefly; never while it runs a call).
     private func recordRates(of breaker: CircuitBreaker) {
-        let window = breaker.metrics.window
-        failureRate.record(window.failureRate)
-        slowCallRate.record(window.slowCallRate)
+        let metrics = breaker.metrics
+        failureRate.record(metrics.window.failureRate)
+        slowCallRate.record(metrics.window.slowCallRate)
+        admittedFraction.record(metrics.admittedFraction)
     }
 
     private static func seconds(_ duration: Duration) -> Double {

@@ -137,6 +137,22 @@ struct LoggingTests {
             ])
     }
 
+    @Test("a rejection by the recovery ramp names its reason in the message and the metadata")
+    func rampRejectionsNameTheirReason() throws {
+        var configuration = LoggingFixture.consecutive(failMax: 1, resetTimeout: .seconds(10))
+        configuration.recoveryRamp = .linear(over: .seconds(10), from: 0)
+        let f = LoggingFixture(configuration: configuration)
+        f.fail()
+        f.clock.advance(by: .seconds(10))
+        try f.succeed()  // the trial closes the circuit; the ramp starts at 0 %
+        f.handler.clear()
+        #expect(throws: CircuitBreakerError.self) { try f.breaker.call {} }
+        let entries = f.entries
+        try #require(entries.count == 1)
+        #expect(entries[0].message == "circuit breaker 'db' rejected a call (rampingUp)")
+        #expect(entries[0].metadata["breaker.reason"] == "rampingUp" && entries[0].metadata["breaker.state"] == "closed")
+    }
+
     @Test("rejections log at debug, one line a second, and the next line counts the ones left out")
     func rejectionsAreRateLimited() throws {
         let f = LoggingFixture(configuration: LoggingFixture.consecutive(failMax: 1, resetTimeout: .seconds(60)))
@@ -148,7 +164,7 @@ struct LoggingTests {
         try #require(entries.count == 1)
         #expect(entries[0].level == .debug)
         #expect(entries[0].message == "circuit breaker 'db' rejected a call")
-        #expect(entries[0].metadata == ["breaker": "db", "breaker.state": "open", "retry_after": "60"])
+        #expect(entries[0].metadata == ["breaker": "db", "breaker.state": "open", "retry_after": "60", "breaker.reason": "open"])
 
         f.clock.advance(by: .milliseconds(999))
         f.rejected()
@@ -161,7 +177,7 @@ struct LoggingTests {
         try #require(entries.count == 2)
         #expect(entries[1].level == .debug)
         #expect(entries[1].message == "circuit breaker 'db' rejected a call (100 earlier rejections not logged)")
-        #expect(entries[1].metadata == ["breaker": "db", "breaker.state": "open", "retry_after": "59", "suppressed": "100"])
+        #expect(entries[1].metadata == ["breaker": "db", "breaker.state": "open", "retry_after": "59", "suppressed": "100", "breaker.reason": "open"])
     }
 
     @Test("after a second, the next rejection logs with a suppressed count of 99")
@@ -233,7 +249,7 @@ struct LoggingTests {
         f.rejected()
         entries = f.entries
         try #require(entries.count == 3)
-        #expect(entries[2].metadata == ["breaker": "db", "breaker.state": "open"])
+        #expect(entries[2].metadata == ["breaker": "db", "breaker.state": "open", "breaker.reason": "open"])
     }
 
     @Test("the logger's level filters lines: at info, rejections are dropped and transitions kept")

@@ -157,10 +157,42 @@ struct MetricsTests {
     @Test("every metric has a line of help")
     func everyMetricHasHelp() {
         for label in ["breaker_calls_total", "breaker_state", "breaker_call_duration", "breaker_transitions_total",
-                      "breaker_failure_rate", "breaker_slow_call_rate", "breaker_seconds_until_trial"] {
+                      "breaker_failure_rate", "breaker_slow_call_rate", "breaker_seconds_until_trial", "breaker_rejections_total",
+                      "breaker_admitted_fraction"] {
             #expect(BreakerMetricsListener.help[label]?.isEmpty == false, "\(label)")
         }
-        #expect(BreakerMetricsListener.help.count == 7)
+        #expect(BreakerMetricsListener.help.count == 9)
+    }
+
+    @Test("rejections are counted by reason, and the admitted fraction follows the ramp and the throttle")
+    func rejectionsByReasonAndAdmittedFraction() throws {
+        var configuration = MetricsFixture.consecutive(failMax: 1, resetTimeout: .seconds(10))
+        configuration.recoveryRamp = .linear(over: .seconds(10), from: 0.5)
+        let f = MetricsFixture(configuration: configuration)
+        func rejections(_ reason: String) throws -> Int64 {
+            try f.metrics.expectCounter("breaker_rejections_total", [("breaker", "db"), ("reason", reason)]).totalValue
+        }
+        let fraction = try f.metrics.expectGauge("breaker_admitted_fraction", [("breaker", "db")])
+        #expect(fraction.lastValue == 1)
+        f.fail()
+        #expect(fraction.lastValue == 0, "open")
+        f.rejected()
+        f.clock.advance(by: .seconds(10))
+        try f.succeed()  // the trial closes the circuit; the ramp starts at 50 %
+        #expect(fraction.lastValue == 0.5)
+        var ramped = 0
+        for _ in 0..<200 {
+            do { try f.breaker.call {} } catch { ramped += 1 }
+        }
+        #expect(ramped > 60 && ramped < 140)
+        #expect(try rejections("open") == 1 && rejections("ramping_up") == Int64(ramped) && rejections("throttled") == 0)
+        #expect(try f.total("rejected") == Int64(ramped) + 1, "the outcome counter still counts every rejection")
+        f.clock.advance(by: .seconds(5))
+        var more = 0
+        while more < 32 {  // one in 32 rejections of the ramp reads the fraction
+            do { try f.breaker.call {} } catch { more += 1 }
+        }
+        #expect(fraction.lastValue == 0.75)
     }
 
     @Test("the state gauge and the transition counters follow every transition")
@@ -247,18 +279,21 @@ struct MetricsTests {
                     ("open", "consecutive_failures"), ("open", "failure_rate"), ("open", "slow_call_rate"), ("open", "custom_rule"),
                     ("open", "trial_failed"), ("open", "trial_timed_out"), ("open", "manual"), ("open", "mode_changed"), ("open", "remote"),
                     ("open", "other"),
-                ].map { render("breaker_transitions_total", [("breaker", "db"), ("to", $0.0), ("cause", $0.1)]) })
+                ].map { render("breaker_transitions_total", [("breaker", "db"), ("to", $0.0), ("cause", $0.1)]) }
+                + ["open", "ramping_up", "throttled", "other"].map { render("breaker_rejections_total", [("breaker", "db"), ("reason", $0)]) })
         let expectedTimers: Set<String> = Set(["success", "failure", "ignored"].map { render("breaker_call_duration", [("breaker", "db"), ("outcome", $0)]) })
         let expectedRecorders: Set<String> = Set(
-            ["breaker_state", "breaker_failure_rate", "breaker_slow_call_rate", "breaker_seconds_until_trial"].map { render($0, [("breaker", "db")]) })
+            ["breaker_state", "breaker_failure_rate", "breaker_slow_call_rate", "breaker_seconds_until_trial", "breaker_admitted_fraction"].map {
+                render($0, [("breaker", "db")])
+            })
 
         func check() {
             #expect(Set(f.metrics.counters.map { render($0.label, $0.dimensions) }) == expectedCounters)
-            #expect(f.metrics.counters.count == 24)
+            #expect(f.metrics.counters.count == 28)
             #expect(Set(f.metrics.timers.map { render($0.label, $0.dimensions) }) == expectedTimers)
             #expect(f.metrics.timers.count == 3)
             #expect(Set(f.metrics.recorders.map { render($0.label, $0.dimensions) }) == expectedRecorders)
-            #expect(f.metrics.recorders.count == 4)
+            #expect(f.metrics.recorders.count == 5)
             #expect(f.metrics.recorders.allSatisfy { !$0.aggregate })  // a gauge
             #expect(f.metrics.meters.isEmpty)
         }
