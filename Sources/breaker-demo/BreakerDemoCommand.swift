@@ -24,6 +24,12 @@ struct BreakerDemoCommand: AsyncParsableCommand {
               flapping         \(Scenario.flapping.summary)
               slow-dependency  \(Scenario.slowDependency.summary)
               brown-out        \(Scenario.brownOut.summary)
+              overload         \(AdmissionComparison.overload.summary)
+              recovery-herd    \(AdmissionComparison.recoveryHerd.summary)
+
+            The last two compare protections (none, the classic breaker, the recovery ramp, the \
+            adaptive throttle, the concurrency limiter, all together) in simulated time, print a \
+            table and write admission.svg.
 
             Policies:
               consecutive      \(PolicyChoice.consecutive.summary)
@@ -38,8 +44,8 @@ struct BreakerDemoCommand: AsyncParsableCommand {
             call of their own; one trial at a time probes, and every instance closes together.
             """)
 
-    @Option(help: "How the dependency misbehaves: an outage, short outages again and again, slow answers, or a share of calls failing.")
-    var scenario: Scenario = .outage
+    @Option(help: "How the dependency misbehaves: an outage, short outages again and again, slow answers, or a share of calls failing; or a comparison: overload, recovery-herd.")
+    var scenario: DemoScenario = .timeline(.outage)
 
     @Option(help: "What opens the circuit: failures in a row, a failure rate over a time window, or a share of slow calls.")
     var policy: PolicyChoice = .failureRate
@@ -70,7 +76,8 @@ struct BreakerDemoCommand: AsyncParsableCommand {
 
     /// The options as the demo library knows them.
     var options: DemoOptions {
-        DemoOptions(scenario: scenario, policy: policy, duration: duration, seed: seed, output: output)
+        guard case .timeline(let story) = scenario else { return DemoOptions(policy: policy, duration: duration, seed: seed, output: output) }
+        return DemoOptions(scenario: story, policy: policy, duration: duration, seed: seed, output: output)
     }
 
     func validate() throws {
@@ -104,6 +111,10 @@ struct BreakerDemoCommand: AsyncParsableCommand {
             return
         }
         #endif
+        if case .comparison(let comparison) = scenario {
+            try compare(comparison)
+            return
+        }
         let result = Simulation.run(options.simulationSettings)
         let terminal = Terminal()
         if live {
@@ -121,5 +132,30 @@ struct BreakerDemoCommand: AsyncParsableCommand {
 
         print(Report.render(result, style: terminal.style))
         print("  chart  \(file.path)")
+    }
+
+    /// Runs an admission-control comparison: prints its table and writes `admission.svg` (both comparisons).
+    func compare(_ comparison: AdmissionComparison) throws {
+        var settings = OverloadSettings()
+        settings.seed = seed
+        let overload = OverloadSimulation.compare(settings)
+        let herd = RecoveryHerdSimulation.compare(seed: seed)
+        switch comparison {
+        case .overload:
+            print(comparison.headline(settings) + "\n")
+            print(AdmissionComparison.overloadTable(overload))
+        case .recoveryHerd:
+            print(comparison.headline(settings) + "\n")
+            print(AdmissionComparison.herdTable(herd))
+        }
+        let folder = URL(fileURLWithPath: output, isDirectory: true).standardizedFileURL
+        let file = folder.appendingPathComponent("admission.svg")
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try AdmissionChart.svg(overload: overload, herd: herd).write(to: file, atomically: true, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot write the chart to \(file.path): \(error.localizedDescription)")
+        }
+        print("\n  chart  \(file.path)")
     }
 }

@@ -1,0 +1,62 @@
+import Breaker
+import BreakerDemo
+import Testing
+
+@Suite("Admission control in simulated time (issue 18, item 5)")
+struct OverloadSimulationTests {
+    static let overload = OverloadSimulation.compare()
+    static let herd = RecoveryHerdSimulation.compare()
+
+    static func outcome(_ protection: Protection, _ load: Double) throws -> OverloadOutcome {
+        try #require(overload.first { $0.protection == protection && $0.load == load })
+    }
+
+    @Test func underCapacityEveryProtectionServesEveryCallAtTheBaseLatency() throws {
+        for protection in Protection.all {
+            let light = try Self.outcome(protection, 0.5)
+            #expect(abs(light.goodputShare - 0.5) < 0.03, "\(protection): \(light.goodputShare)")
+            #expect(light.rejectedShare == 0 && light.p99 < .milliseconds(100), "\(protection)")
+        }
+    }
+
+    @Test func unprotectedPastCapacityTheDependencyCollapsesIntoTimeOuts() throws {
+        for load in [2.0, 4.0] {
+            let none = try Self.outcome(.none, load)
+            #expect(none.goodputShare < 0.05 && none.p99 == .seconds(1), "\(load)×: \(none.goodputShare)")
+        }
+    }
+
+    @Test func aBreakerKeepsSomeGoodputAndTheRampMoreThanTheClassicOne() throws {
+        for load in [2.0, 4.0] {
+            let classic = try Self.outcome(.classic, load)
+            let ramp = try Self.outcome(.ramp, load)
+            #expect(classic.goodputShare > 0.1 && ramp.goodputShare > classic.goodputShare, "\(load)×")
+        }
+    }
+
+    @Test func theRampKeepsTheFirstSecondAfterRecoveryWithinItsFraction() throws {
+        for instances in [1, 3] {
+            let ramp = try #require(Self.herd.first { $0.protection == .ramp && $0.instances == instances })
+            let classic = try #require(Self.herd.first { $0.protection == .classic && $0.instances == instances })
+            let target = try #require(ramp.rampTarget)
+            #expect(ramp.loadShare <= target, "\(instances): \(ramp.loadShare) > \(target)")
+            #expect(classic.loadShare >= 0.9, "without the ramp the herd arrives: \(classic.loadShare)")
+        }
+    }
+
+    @Test func theSameSeedTellsTheSameStory() {
+        #expect(OverloadSimulation.run(.throttle, load: 2) == OverloadSimulation.run(.throttle, load: 2))
+        #expect(RecoveryHerdSimulation.run(.ramp, instances: 3) == RecoveryHerdSimulation.run(.ramp, instances: 3))
+    }
+
+    @Test func theChartIsWellFormedAndNamesEveryProtection() throws {
+        let document = try SVGDocument(AdmissionChart.svg(overload: Self.overload, herd: Self.herd))
+        for protection in Protection.all { #expect(document.texts.contains(protection.name)) }
+        #expect(document.elements.filter { $0.name == "rect" }.count > Self.overload.count)
+    }
+
+    @Test func theTablesHaveARowPerOutcome() {
+        #expect(AdmissionComparison.overloadTable(Self.overload).split(separator: "\n").count == Self.overload.count + 2)
+        #expect(AdmissionComparison.herdTable(Self.herd).split(separator: "\n").count == Self.herd.count + 2)
+    }
+}
