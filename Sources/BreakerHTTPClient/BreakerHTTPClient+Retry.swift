@@ -70,6 +70,10 @@ extension BreakerHTTPClient {
                     let spread = host.breaker.resetTimeout.nanoseconds
                     due = max(due, ContinuousClock.now + .nanoseconds(Int64.random(in: 0...max(0, spread))))
                 }
+                if let rejection = error as? CircuitBreakerError, rejection.reason == .rampingUp || rejection.reason == .throttled {
+                    // Admission control said when to come back: after a ramp's lot comes up, or a throttle's bucket turns.
+                    due = max(due, ContinuousClock.now + rejection.retryAfter)
+                }
                 if let end, due >= end { throw error }  // no time left for another attempt
                 try await Task.sleep(until: due, clock: .continuous)
                 attempt += 1

@@ -116,6 +116,37 @@ struct BreakerHTTPClientTests {
         try await server.stop()
     }
 
+    /// A retry rejected by the recovery ramp waits for the instant its lot comes up, and gets through.
+    @Test func aRetryTurnedAwayByTheRampWaitsForItsLotAndGetsThrough() async throws {
+        let server = try await FlakyServer.start()
+        var configuration = BreakerHTTPClient.Configuration()
+        configuration.breaker.recoveryRamp = .linear(over: .seconds(2), from: 0)
+        configuration.breaker.resetTimeout = .milliseconds(100)
+        configuration.breaker.openDuration = .fixed
+        let http = try BreakerHTTPClient(configuration: configuration)
+        let request = HTTPClientRequest(url: "http://127.0.0.1:\(server.port)/")
+        http.breaker(for: request).open()
+        try await Task.sleep(for: .milliseconds(150))
+        #expect(try await http.execute(request).status == .ok)  // the trial closes the circuit: the ramp starts at 0 %
+        // Near the start of the ramp almost every request is turned away (a busy machine may let one in).
+        var rejected: CircuitBreakerError?
+        var admitted = 0
+        for _ in 0..<5 where rejected == nil {
+            do {
+                _ = try await http.execute(request)
+                admitted += 1
+            } catch let error as CircuitBreakerError {
+                rejected = error
+            }
+        }
+        #expect(rejected?.reason == .rampingUp && rejected.map { $0.retryAfter > .zero && $0.retryAfter <= .seconds(2) } == true)
+        let response = try await http.execute(request, retrying: RetryPolicy(maxAttempts: 20, initialDelay: .milliseconds(1), jitter: 0), timeout: .seconds(5))
+        #expect(response.status == .ok)
+        #expect(server.arrivals.withLock { $0.count } == 2 + admitted, "the trial and the retried request: rejections never reached the server")
+        try await http.shutdown()
+        try await server.stop()
+    }
+
     /// A retry whose breaker reopens after the deadline is not waited for.
     @Test func aRetryThatCouldOnlyStartAfterTheDeadlineIsNotWaitedFor() async throws {
         let server = try await FlakyServer.start()
