@@ -27,7 +27,7 @@ extension ConcurrencyLimiter {
         return Permit(limiter: self, admission: try await admitAfterWaiting())
     }
 
-    /// A slot held for one call, from ``ConcurrencyLimiter/acquire()``.
+    /// A slot held for one call, from `acquire()` (sync or async).
     ///
     /// The first release counts; later ones do nothing. A permit dropped (its last reference gone)
     /// without a release frees its slot as ``CallOutcome/ignored``, so a forgotten permit never leaks

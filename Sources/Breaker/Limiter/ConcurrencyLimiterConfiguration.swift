@@ -28,7 +28,7 @@ extension ConcurrencyLimiter {
         public var maxLimit: Int = 200
         /// How long an async call may wait for a slot when none is free; past it, the call is rejected
         /// with ``CircuitBreakerError/Reason/limited``. `nil` (the default): no queue, a call with no
-        /// free slot is rejected at once. Sync calls and ``ConcurrencyLimiter/acquire()`` never wait.
+        /// free slot is rejected at once. Sync calls and the sync `acquire()` never wait.
         ///
         /// Waiting calls are served first come, first served, as slots free or the limit rises; while
         /// any wait, a new call queues behind them (or, if it cannot wait, is rejected). A waiting task
