@@ -23,7 +23,7 @@ extension ConcurrencyLimiter {
             finish(admission, error: error)
             throw error
         }
-        finish(admission, .success)
+        finishSucceeded(admission)
         return result
     }
 
@@ -51,7 +51,7 @@ extension ConcurrencyLimiter {
             finish(admission, error: error)
             throw error
         }
-        finish(admission, .success)
+        finishSucceeded(admission)
         return result
     }
 }

@@ -156,8 +156,13 @@ public final class ConcurrencyLimiter: Sendable {
         return nil
     }
 
-    /// Ends an admitted call: samples it (an adaptive algorithm) and frees its slot.
+    /// Ends an admitted call that returned: samples it (an adaptive algorithm) and frees its slot.
     @inlinable
+    func finishSucceeded(_ admission: Admission) {
+        if samplesCalls { recordSuccess(admission) } else { freeSlot() }
+    }
+
+    /// Ends an admitted call with `outcome`: samples it (an adaptive algorithm) and frees its slot.
     func finish(_ admission: Admission, _ outcome: CallOutcome) {
         if samplesCalls { record(admission, outcome) } else { freeSlot() }
     }
@@ -180,20 +185,26 @@ public final class ConcurrencyLimiter: Sendable {
         if queued.load(ordering: .sequentiallyConsistent) > 0 { serveQueue() }
     }
 
-    /// Samples a finished call, publishes the algorithm's new limit, frees the slot and serves waiters.
+    /// ``record(_:_:)`` for a success (a separate entry point, so that inlined calls need not reach
+    /// the `success` constant across modules).
     @usableFromInline
+    func recordSuccess(_ admission: Admission) {
+        record(admission, .success)
+    }
+
+    /// Samples a finished call, publishes the algorithm's new limit, frees the slot and serves waiters.
     func record(_ admission: Admission, _ outcome: CallOutcome) {
         guard outcome != .ignored else { return freeSlot() }
         let rtt = timesCalls ? max(0, readClock() &- admission.start) : 0
         let dropped = rtt >= dropTimeout || (outcome == .failure && failuresAreDrops)
         let sample = LimitSample(rtt: rtt, inFlight: admission.inFlight, dropped: dropped)
         slotsInUse.wrappingSubtract(1, ordering: .sequentiallyConsistent)
-        let served = state.withLock { state -> [Resumption] in
+        let served = state.withLock { state -> [Resumption]? in
             let limit = state.estimator.update(sample)
             if limit != publishedLimit.load(ordering: .relaxed) { publishedLimit.store(limit, ordering: .releasing) }
-            return queued.load(ordering: .sequentiallyConsistent) > 0 ? grantSlots(&state) : []
+            return queued.load(ordering: .sequentiallyConsistent) > 0 ? grantSlots(&state) : nil
         }
-        resume(served)
+        if let served { resume(served) }
     }
 
     /// Reads the clock that times calls.

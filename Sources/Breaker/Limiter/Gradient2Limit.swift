@@ -57,7 +57,7 @@ package struct Gradient2Limit: Sendable, Hashable {
     package mutating func update(_ sample: LimitSample) -> Int {
         let shortRtt = Double(max(1, sample.rtt))  // a call timed at zero (a coarse or manual clock) as 1 ns
         let long = longRtt.add(shortRtt)
-        if long / shortRtt > 2 { longRtt.scale(by: 0.95) }
+        if long > 2 * shortRtt { longRtt.scale(by: 0.95) }
         if Double(sample.inFlight) < estimatedLimit / 2 { return limit }
         let gradient = max(0.5, min(1.0, tolerance * long / shortRtt))
         let estimate = estimatedLimit * gradient + Double(queueSize)

@@ -97,46 +97,45 @@ public struct LimitAlgorithm: Sendable, Hashable, CustomStringConvertible {
     func estimator(initialLimit: Int, minLimit: Int, maxLimit: Int) -> LimitEstimator {
         switch kind {
         case .fixed(let limit):
-            return .fixed(limit)
+            return LimitEstimator(fixed: limit)
         case .aimd(let backoffRatio):
-            return .aimd(AIMDLimit(initialLimit: initialLimit, minLimit: minLimit, maxLimit: maxLimit, backoffRatio: backoffRatio))
+            return LimitEstimator(aimd: AIMDLimit(initialLimit: initialLimit, minLimit: minLimit, maxLimit: maxLimit, backoffRatio: backoffRatio))
         case .gradient2(let tolerance, let smoothing, let longWindow, let queueSize):
-            return .gradient2(
-                Gradient2Limit(
+            return LimitEstimator(
+                gradient2: Gradient2Limit(
                     initialLimit: initialLimit, minLimit: minLimit, maxLimit: maxLimit, tolerance: tolerance, smoothing: smoothing,
                     longWindow: longWindow, queueSize: queueSize))
         }
     }
 }
 
-/// A limit algorithm's state, kept under a ``ConcurrencyLimiter``'s lock.
-enum LimitEstimator: Sendable {
-    case fixed(Int)
-    case aimd(AIMDLimit)
-    case gradient2(Gradient2Limit)
+/// A limit algorithm's state, kept under a ``ConcurrencyLimiter``'s lock. The adaptive states are
+/// optional stored properties rather than an enum's payloads, so that a sample updates them in place.
+struct LimitEstimator: Sendable {
+    /// The fixed limit, or the adaptive algorithm's limit at the start.
+    private let fixedLimit: Int
+    private var aimd: AIMDLimit?
+    private var gradient2: Gradient2Limit?
+
+    init(fixed limit: Int) { fixedLimit = limit }
+
+    init(aimd: AIMDLimit) {
+        fixedLimit = aimd.limit
+        self.aimd = aimd
+    }
+
+    init(gradient2: Gradient2Limit) {
+        fixedLimit = gradient2.limit
+        self.gradient2 = gradient2
+    }
 
     /// The current limit.
-    var limit: Int {
-        switch self {
-        case .fixed(let limit): limit
-        case .aimd(let state): state.limit
-        case .gradient2(let state): state.limit
-        }
-    }
+    var limit: Int { gradient2?.limit ?? aimd?.limit ?? fixedLimit }
 
     /// Takes one sample and returns the new limit.
     mutating func update(_ sample: LimitSample) -> Int {
-        switch self {
-        case .fixed(let limit):
-            return limit
-        case .aimd(var state):
-            let limit = state.update(sample)
-            self = .aimd(state)
-            return limit
-        case .gradient2(var state):
-            let limit = state.update(sample)
-            self = .gradient2(state)
-            return limit
-        }
+        if gradient2 != nil { return gradient2!.update(sample) }
+        if aimd != nil { return aimd!.update(sample) }
+        return fixedLimit
     }
 }
