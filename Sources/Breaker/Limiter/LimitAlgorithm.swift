@@ -99,7 +99,8 @@ public struct LimitAlgorithm: Sendable, Hashable, CustomStringConvertible {
         case .fixed(let limit):
             return LimitEstimator(fixed: limit)
         case .aimd(let backoffRatio):
-            return LimitEstimator(aimd: AIMDLimit(initialLimit: initialLimit, minLimit: minLimit, maxLimit: maxLimit, backoffRatio: backoffRatio))
+            let aimd = AIMDLimit(initialLimit: initialLimit, minLimit: minLimit, maxLimit: maxLimit, backoffRatio: backoffRatio)
+            return LimitEstimator(aimd: aimd)
         case .gradient2(let tolerance, let smoothing, let longWindow, let queueSize):
             return LimitEstimator(
                 gradient2: Gradient2Limit(
