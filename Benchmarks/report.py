@@ -56,6 +56,9 @@ SCENARIOS = {
     "22": (KILO, None, "ours: half-open, trial held, rejections, 1 thread"),
     "23": (KILO, "22", "ours: half-open, trial held, rejections, 2 threads"),
     "24": (KILO, "01", "ours: open → halfOpen → trial, one cycle"),
+    "36": (KILO, "01", "ours: limiter: admitted call (fixed limit)"),
+    "38": (KILO, "01", "baseline: bare sync call between two clock_gettime(CLOCK_MONOTONIC) readings"),
+    "37": (KILO, "38", "ours: limiter: admitted call (gradient2; two precise clock reads)"),
 }
 
 # The harness's own mallocs per iteration are measured by the bare-call baselines and subtracted.
@@ -210,6 +213,11 @@ def main():
          ns["09"] / ns["08"] <= 1.2, f"{ns['09'] / ns['08']:.2f}×")),
         ("time window 10,000 vs 10 buckets: within 1.2 ×", lambda: (
          ns["11"] / ns["10"] <= 1.2, f"{ns['11'] / ns['10']:.2f}×")),
+        ("issue 18: limiter, admitted call, fixed limit: ≤ 30 ns above bare call (no clock read)", lambda: (
+         diff("36", "01") <= 30 and mallocs["36"] < 0.01, f"{diff('36', '01'):+.1f} ns, {mallocs['36']:.2f} mallocs/op")),
+        ("issue 18: limiter, admitted call, gradient2: ≤ 30 ns above bare call plus its two clock reads (row 38)", lambda: (
+         diff("37", "38") <= 30 and mallocs["37"] < 0.01,
+         f"{diff('37', '38'):+.1f} ns over row 38; the two reads cost {diff('38', '01'):+.1f} ns; {mallocs['37']:.2f} mallocs/op")),
         ("faster than double Mutex, closed sync", lambda: (
          ns["02"] < ns["03"], f"{ns['02']:.1f} vs {ns['03']:.1f} ns")),
         ("faster than double Mutex and actor, closed async", lambda: (

@@ -178,6 +178,54 @@ let customBackoff = CircuitBreaker(configuration: customConfiguration, clock: cu
 precondition(openPeriods(customBackoff, clock: customClock, trips: 3) == [.seconds(10), .seconds(20), .seconds(30)])
 // snippet.end
 
+// snippet.bulkhead
+var bulkheadConfiguration = ConcurrencyLimiter.Configuration()
+bulkheadConfiguration.algorithm = .fixed(2)
+let bulkhead = ConcurrencyLimiter(name: "reports", configuration: bulkheadConfiguration)
+
+do {
+    let first = try bulkhead.acquire()     // two calls in flight ...
+    let second = try bulkhead.acquire()
+    var ran = false
+    do {
+        try bulkhead.call { ran = true }
+    } catch let error as CircuitBreakerError {
+        precondition(error.reason == .limited && !ran)   // ... so a third is turned away at once
+    }
+    first.release(.success)
+    second.release(.success)
+}
+let inFlightDuringTheCall = try bulkhead.call { bulkhead.inFlight }
+precondition(inFlightDuringTheCall == 1 && bulkhead.inFlight == 0)
+// snippet.end
+
+// snippet.adaptiveLimiter
+var adaptive = ConcurrencyLimiter.Configuration()
+adaptive.algorithm = .aimd(backoffRatio: 0.9)
+adaptive.initialLimit = 10
+adaptive.maxLimit = 100
+adaptive.maxWait = .milliseconds(20)   // async calls may wait up to 20 ms for a slot
+adaptive.drops = ConcurrencyLimiter.DropPolicy(failures: true, timeout: .seconds(1))
+
+let limiterClock = ManualClock()
+let search = try ConcurrencyLimiter(name: "search", validating: adaptive, clock: limiterClock)
+_ = try? search.call { () throws in throw ServiceError() }   // a failure is a drop ...
+precondition(search.limit == 9)                               // ... and the limit backs off by 10 %
+try search.call { limiterClock.advance(by: .seconds(1)) }     // so is a call of the timeout or more
+precondition(search.limit == 8)
+// snippet.end
+
+// snippet.limiterAndBreaker
+var besideALimiter = CircuitBreaker.Configuration()
+besideALimiter.classifyError = { error in
+    // A full bulkhead says nothing about the dependency's health.
+    (error as? CircuitBreakerError)?.reason == .limited ? .ignored : nil
+}
+let searchBreaker = CircuitBreaker(name: "search", configuration: besideALimiter)
+let hits = try searchBreaker.call { try search.call { 42 } }   // open circuit: rejected before taking a slot
+precondition(hits == 42)
+// snippet.end
+
 // snippet.aiobreakerLike
 // aiobreaker and pybreaker: fail_max 5, open 60 s. These are the defaults.
 let aiobreakerLike = CircuitBreaker.Configuration()

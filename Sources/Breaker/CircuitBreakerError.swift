@@ -1,4 +1,5 @@
-/// The error a breaker throws when it trips, when a half-open trial fails, and when it rejects a call.
+/// The error a breaker throws when it trips, when a half-open trial fails, and when it rejects a call;
+/// a ``ConcurrencyLimiter`` throws it (reason ``Reason/limited``) when it has no free slot.
 ///
 /// ```swift
 /// do {
@@ -11,7 +12,7 @@
 public struct CircuitBreakerError: Error, CustomStringConvertible {
     /// Why the breaker threw. New reasons may be added; switch with a `default` case.
     public struct Reason: Hashable, Sendable, CustomStringConvertible {
-        private enum Kind: Hashable, Sendable { case tripped, trialFailed, open, timedOut, rampingUp, throttled }
+        private enum Kind: Hashable, Sendable { case tripped, trialFailed, open, timedOut, rampingUp, throttled, limited }
         private let kind: Kind
 
         /// This call failed and its failure opened the circuit.
@@ -31,8 +32,12 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
         /// The call ran past its time limit: its task was cancelled and the caller was answered at once.
         /// The call counts as a failure and as slow.
         public static let timedOut = Reason(kind: .timedOut)
+        /// A ``ConcurrencyLimiter`` had no free slot: the call was rejected without running, at once or
+        /// when its bounded wait for a slot (``ConcurrencyLimiter/Configuration/maxWait``) ran out.
+        /// ``CircuitBreakerError/retryAfter`` is zero: a slot may free at any moment.
+        public static let limited = Reason(kind: .limited)
 
-        /// The message aiobreaker uses for the same situation.
+        /// The message aiobreaker uses for the same situation (in its style for the reasons it lacks).
         public var message: String {
             switch kind {
             case .tripped: "Failures threshold reached, circuit breaker opened."
@@ -41,10 +46,11 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
             case .timedOut: "Call exceeded its time limit and was cancelled."
             case .rampingUp: "Circuit breaker is ramping up after recovery; call not admitted this time."
             case .throttled: "Circuit breaker is throttling a failing dependency; call shed locally."
+            case .limited: "Concurrency limit reached, call rejected."
             }
         }
 
-        /// `tripped`, `trialFailed`, `open`, `timedOut`, `rampingUp` or `throttled`.
+        /// `tripped`, `trialFailed`, `open`, `timedOut`, `rampingUp`, `throttled` or `limited`.
         public var description: String {
             switch kind {
             case .tripped: "tripped"
@@ -53,6 +59,7 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
             case .timedOut: "timedOut"
             case .rampingUp: "rampingUp"
             case .throttled: "throttled"
+            case .limited: "limited"
             }
         }
     }
@@ -82,7 +89,7 @@ public struct CircuitBreakerError: Error, CustomStringConvertible {
     /// The error that tripped the circuit (for ``Reason/tripped`` and ``Reason/trialFailed``);
     /// `nil` for a rejection, or when the trip was caused by a returned value or a slow call.
     public var underlying: (any Error)? { context.underlying }
-    /// The name of the breaker that threw, if it has one.
+    /// The name of the breaker (or limiter) that threw, if it has one.
     public var breakerName: String? { context.breakerName }
 
     /// Creates an error; breakers create these, tests and adapters may too.

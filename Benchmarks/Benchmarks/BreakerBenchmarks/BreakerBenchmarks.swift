@@ -51,6 +51,15 @@ func failingLikeABreaker(_ value: Int) throws -> Int {
     throw BreakerSizedError(reason: 2, nanoseconds: Int64(value), context: breakerSizedContext)
 }
 
+/// The monotonic clock in nanoseconds, read as the library reads it on Linux (`clock_gettime`), for the
+/// baseline of the limiter rows that time their calls.
+@inline(never)
+func monotonicNanoseconds() -> Int64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Int64(time.tv_sec) &* 1_000_000_000 &+ Int64(time.tv_nsec)
+}
+
 // MARK: - Helpers
 
 /// Runs `total` calls of `body`, split evenly over `threads` threads (the calling thread is one of them).
@@ -279,6 +288,35 @@ let benchmarks: @Sendable () -> Void = {
     let slowCompletedOnly = CircuitBreaker(name: "slow-calls-completed", configuration: slowConfiguration, clock: ContinuousClock())
     Benchmark("31 ours: closed, slow-call detection without in-flight detection (ContinuousClock), sync", configuration: perKilo) { benchmark in
         for i in benchmark.scaledIterations { blackHole(try slowCompletedOnly.call { work(i) }) }
+    }
+
+    // MARK: Concurrency limiter (issue 18, item 3)
+    //
+    // One admitted call at a time through a `ConcurrencyLimiter`: the compare-and-swap that takes a
+    // slot, the call, and the release. A fixed limit reads no clock and takes no lock. Gradient2 (the
+    // default configuration, on `ContinuousClock`) reads the precise clock at admission and at the end,
+    // and samples the call under the limiter's lock; row 38 is the bare call with the same two clock
+    // readings, so row 37 against row 38 is what the limiter adds besides its clock reads. (One call at
+    // a time is "app-limited" for Gradient2: the sample updates its long RTT, not the limit.)
+
+    var fixedLimit = ConcurrencyLimiter.Configuration()
+    fixedLimit.algorithm = .fixed(16)
+    let fixedLimiter = ConcurrencyLimiter(name: "fixed", configuration: fixedLimit)
+    Benchmark("36 ours: limiter: admitted call (fixed limit), sync", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try fixedLimiter.call { work(i) }) }
+    }
+
+    let gradientLimiter = ConcurrencyLimiter(name: "gradient2")
+    Benchmark("37 ours: limiter: admitted call (gradient2), sync", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try gradientLimiter.call { work(i) }) }
+    }
+
+    Benchmark("38 baseline: bare sync call between two clock_gettime(CLOCK_MONOTONIC) readings", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations {
+            let start = monotonicNanoseconds()
+            blackHole(work(i))
+            blackHole(monotonicNanoseconds() &- start)
+        }
     }
 
     // MARK: Open
