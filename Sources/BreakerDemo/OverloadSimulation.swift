@@ -34,6 +34,14 @@ public struct Protection: Sendable, Hashable, CustomStringConvertible {
     public let name: String
     /// The breaker calls go through, if any.
     public let breaker: CircuitBreaker.Configuration?
+    /// The concurrency limiter calls go through first, if any.
+    public let limiter: ConcurrencyLimiter.Configuration?
+
+    init(name: String, breaker: CircuitBreaker.Configuration?, limiter: ConcurrencyLimiter.Configuration? = nil) {
+        self.name = name
+        self.breaker = breaker
+        self.limiter = limiter
+    }
 
     /// `classic`, `ramp`, ...
     public var description: String { name }
@@ -54,8 +62,22 @@ public struct Protection: Sendable, Hashable, CustomStringConvertible {
             $0.recoveryRamp = .linear(over: .seconds(10))
             $0.throttle = AdaptiveThrottle(window: .seconds(10))
         })
+    /// An adaptive concurrency limiter with a latency budget, no breaker: AIMD, a call taking 100 ms or
+    /// more (twice the dependency's base latency) or failing is a drop.
+    public static let limiter = Protection(name: "limiter", breaker: nil, limiter: aimdWithBudget)
+    /// The concurrency limiter with its defaults (Gradient2), no breaker.
+    public static let gradient2 = Protection(name: "gradient2", breaker: nil, limiter: ConcurrencyLimiter.Configuration())
+    /// The limiter with a latency budget in front of the breaker with the ramp and the throttle.
+    public static let everything = Protection(name: "all", breaker: rampAndThrottle.breaker, limiter: aimdWithBudget)
     /// The protections the overload comparison runs, in its order.
-    public static let all: [Protection] = [.none, .classic, .ramp, .throttle, .rampAndThrottle]
+    public static let all: [Protection] = [.none, .classic, .ramp, .throttle, .rampAndThrottle, .gradient2, .limiter, .everything]
+
+    private static var aimdWithBudget: ConcurrencyLimiter.Configuration {
+        var configuration = ConcurrencyLimiter.Configuration()
+        configuration.algorithm = .aimd()
+        configuration.drops = ConcurrencyLimiter.DropPolicy(failures: true, timeout: .milliseconds(100))
+        return configuration
+    }
 
     private static var classicConfiguration: CircuitBreaker.Configuration {
         var configuration = CircuitBreaker.Configuration()
@@ -103,6 +125,7 @@ public enum OverloadSimulation {
     public static func run(_ protection: Protection, load: Double, _ settings: OverloadSettings = OverloadSettings()) -> OverloadOutcome {
         let clock = ManualClock()
         let breaker = protection.breaker.map { CircuitBreaker(name: "dependency", configuration: $0, clock: clock) }
+        let limiter = protection.limiter.map { ConcurrencyLimiter(name: "dependency", configuration: $0, clock: clock) }
         var random = SeededRandom(seed: settings.seed)
         var events = EventQueue<Event>()
         let rate = load * settings.capacity
@@ -123,8 +146,15 @@ public enum OverloadSimulation {
                 events.push(.arrival, at: time + exponential(rate, &random))
                 if measured { offered += 1 }
                 let permit: CallPermit?
+                let slot: ConcurrencyLimiter.Permit?
                 do {
-                    permit = try breaker?.acquirePermit()
+                    slot = try limiter?.acquire()
+                    do {
+                        permit = try breaker?.acquirePermit()
+                    } catch {
+                        slot?.release(.ignored)
+                        throw error
+                    }
                 } catch {
                     if measured { rejected += 1 }
                     continue
@@ -132,11 +162,13 @@ public enum OverloadSimulation {
                 dependencyInFlight += 1
                 let latency = settings.baseLatency.inSeconds * max(1, Double(dependencyInFlight) / settings.concurrency)
                 events.push(.departure, at: time + latency)
-                events.push(.answer(permit, latency: min(latency, timeout), timedOut: latency > timeout, measured: measured), at: time + min(latency, timeout))
+                events.push(
+                    .answer(permit, slot, latency: min(latency, timeout), timedOut: latency > timeout, measured: measured), at: time + min(latency, timeout))
             case .departure:
                 dependencyInFlight -= 1
-            case .answer(let permit, let latency, let timedOut, let wasMeasured):
+            case .answer(let permit, let slot, let latency, let timedOut, let wasMeasured):
                 if timedOut { _ = permit?.failed(TimedOut()) } else { _ = permit?.succeeded() }
+                slot?.release(timedOut ? .failure : .success)
                 guard wasMeasured else { continue }
                 latencies.append(latency)
                 if !timedOut { successes += 1 }
@@ -165,6 +197,6 @@ public enum OverloadSimulation {
         /// The dependency is done with a call.
         case departure
         /// The caller hears back, `latency` after the call started: the answer, or its own time-out.
-        case answer(CallPermit?, latency: Double, timedOut: Bool, measured: Bool)
+        case answer(CallPermit?, ConcurrencyLimiter.Permit?, latency: Double, timedOut: Bool, measured: Bool)
     }
 }

@@ -34,6 +34,22 @@ struct OverloadSimulationTests {
         }
     }
 
+    /// The targets: at 4× capacity, goodput ≥ 90 % of capacity and p99 ≤ 3× the unloaded
+    /// latency with the limiter (a latency budget of twice the base latency), alone or with the rest.
+    @Test func theLimiterHoldsGoodputAndLatencyAtFourTimesCapacity() throws {
+        let unloaded = OverloadSettings().baseLatency
+        for protection in [Protection.limiter, .everything] {
+            for load in [2.0, 4.0] {
+                let outcome = try Self.outcome(protection, load)
+                #expect(outcome.goodputShare >= 0.9, "\(protection) at \(load)×: \(outcome.goodputShare)")
+                #expect(outcome.p99 <= unloaded * 3, "\(protection) at \(load)×: \(outcome.p99)")
+            }
+        }
+        // Gradient2 keeps the goodput, but its long-term average follows a sustained overload up.
+        let gradient2 = try Self.outcome(.gradient2, 4)
+        #expect(gradient2.goodputShare >= 0.9 && gradient2.p99 > unloaded * 3)
+    }
+
     @Test func theRampKeepsTheFirstSecondAfterRecoveryWithinItsFraction() throws {
         for instances in [1, 3] {
             let ramp = try #require(Self.herd.first { $0.protection == .ramp && $0.instances == instances })

@@ -47,10 +47,18 @@ struct ConcurrencyLimiterAIMDTests {
         #expect(limits == Array(repeating: 10, count: 9) + Array(repeating: 11, count: 11) + [12])
     }
 
-    @Test func backsOffByTheRatioOnEachDropRoundingDown() {
+    @Test func backsOffByTheRatioOncePerWindowRoundingDown() {
         var limit = Self.aimd(initial: 20)
-        let limits = (1...6).map { _ in limit.update(Self.drop) }
-        #expect(limits == [18, 16, 14, 12, 10, 9])
+        // 20 in flight: the first drop backs off; the other 19 of that window do not back off again.
+        let window = (1...20).map { _ in limit.update(Self.drop) }
+        #expect(window == Array(repeating: 18, count: 20))
+        // A drop of the next window (18 calls) backs off once more, and so on.
+        let next = (1...19).map { _ in limit.update(Self.drop) }
+        #expect(next == Array(repeating: 16, count: 18) + [14])
+        var fresh = Self.aimd(initial: 10)
+        #expect(fresh.update(Self.drop) == 9)
+        for _ in 0..<9 { fresh.update(LimitSample(rtt: .milliseconds(10), inFlight: 1)) }
+        #expect(fresh.update(Self.drop) == 8, "a drop after the window backs off again")
     }
 
     @Test func aDropForfeitsTheGrowthEarnedSoFar() {
@@ -298,7 +306,10 @@ struct ConcurrencyLimiterTests {
         try limiter.call { clock.advance(by: .milliseconds(1_999)) }
         #expect(limiter.limit == 9, "just inside the timeout: no drop")
         try limiter.call { clock.advance(by: .seconds(2)) }
-        #expect(limiter.limit == 8, "a call of the timeout or longer is a drop, even if it succeeds")
+        #expect(limiter.limit == 9, "a call of the timeout or longer is a drop, even if it succeeds; one back-off per window")
+        for _ in 0..<9 { try limiter.call {} }
+        try limiter.call { clock.advance(by: .seconds(2)) }
+        #expect(limiter.limit == 8, "the next window's drop backs off")
         try limiter.acquire().release(.ignored)
         #expect(limiter.limit == 8)
     }

@@ -1,7 +1,11 @@
 /// The additive-increase, multiplicative-decrease limit (``LimitAlgorithm/aimd(backoffRatio:)``), as a
 /// plain value: feed it samples, read the limit.
 ///
-/// - A drop multiplies the limit by `backoffRatio` (rounded down), never below `minLimit`.
+/// - A drop multiplies the limit by `backoffRatio` (rounded down), never below `minLimit`, once per
+///   window: the drops of the other calls that were in flight with it (the next `limit − 1` samples)
+///   do not back off again. An overload shows as a burst of drops, one per call in flight; backing off
+///   on each would cut the limit far below the capacity it just found (TCP backs off once per window
+///   for the same reason).
 /// - A call that was not a drop, admitted while at least half the limit was in use, counts toward
 ///   growth; after `limit` such calls with no drop between them the limit grows by one (about +1 per
 ///   round trip of a full limit, TCP's congestion avoidance), never above `maxLimit`.
@@ -21,6 +25,9 @@ package struct AIMDLimit: Sendable, Hashable {
     package private(set) var limit: Int
     /// Calls that counted toward growth since the limit last changed.
     package private(set) var growthCredit = 0
+    /// Samples still to come from the window that the last back-off answered: a drop among them does
+    /// not back off again.
+    package private(set) var holdOff = 0
 
     /// A limit starting at `initialLimit` (clamped to `minLimit ... maxLimit`).
     package init(initialLimit: Int, minLimit: Int, maxLimit: Int, backoffRatio: Double) {
@@ -34,9 +41,17 @@ package struct AIMDLimit: Sendable, Hashable {
     @discardableResult
     package mutating func update(_ sample: LimitSample) -> Int {
         if sample.dropped {
-            limit = max(minLimit, Int((Double(limit) * backoffRatio).rounded(.down)))
             growthCredit = 0
-        } else if sample.inFlight >= limit - sample.inFlight {  // at least half the limit in use
+            if holdOff > 0 {
+                holdOff -= 1
+                return limit
+            }
+            holdOff = limit - 1  // the rest of the window in flight with this call: one back-off for them all
+            limit = max(minLimit, Int((Double(limit) * backoffRatio).rounded(.down)))
+            return limit
+        }
+        holdOff = max(0, holdOff - 1)
+        if sample.inFlight >= limit - sample.inFlight {  // at least half the limit in use
             growthCredit += 1
             if growthCredit >= limit {
                 if limit < maxLimit { limit += 1 }

@@ -22,10 +22,12 @@ public struct LimitAlgorithm: Sendable, Hashable, CustomStringConvertible {
     /// At most `limit` calls in flight, always (1 ... 1,000,000). The limiter reads no clock.
     public static func fixed(_ limit: Int) -> LimitAlgorithm { LimitAlgorithm(kind: .fixed(limit)) }
 
-    /// Additive increase, multiplicative decrease: each drop (a failure or a call past the timeout, as
-    /// ``ConcurrencyLimiter/Configuration/drops`` says) multiplies the limit by `backoffRatio`; each
-    /// limit's worth of calls without a drop, admitted while at least half the limit was in use, adds
-    /// one.
+    /// Additive increase, multiplicative decrease: a drop (a failure or a call past the timeout, as
+    /// ``ConcurrencyLimiter/Configuration/drops`` says) multiplies the limit by `backoffRatio`, once
+    /// for the calls that were in flight with it (the burst of drops an overload causes backs off once,
+    /// as TCP does per window); each limit's worth of calls without a drop, admitted while at least half
+    /// the limit was in use, adds one. With a timeout near the latency you can accept (twice the
+    /// dependency's normal latency, say), it holds that latency under any load.
     ///
     /// - Parameter backoffRatio: The factor a drop multiplies the limit by, `0.5 ..< 1`. Default 0.9,
     ///   Netflix's `AIMDLimit` default (whose other defaults are an initial and minimum limit of 20, a
