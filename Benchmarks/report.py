@@ -59,6 +59,9 @@ SCENARIOS = {
     "36": (KILO, "01", "ours: limiter: admitted call (fixed limit)"),
     "38": (KILO, "01", "baseline: bare sync call between two clock_gettime(CLOCK_MONOTONIC) readings"),
     "37": (KILO, "38", "ours: limiter: admitted call (gradient2; two precise clock reads)"),
+    "39": (KILO, "02", "ours: closed, ramp and throttle configured, idle"),
+    "40": (KILO, "01", "ours: closed, throttle deciding (healthy calls)"),
+    "41": (KILO, "01", "ours: closed, ramping up at about 50 % (admitted or rejected)"),
 }
 
 # The harness's own mallocs per iteration are measured by the bare-call baselines and subtracted.
@@ -218,6 +221,12 @@ def main():
         ("issue 18: limiter, admitted call, gradient2: ≤ 30 ns above bare call plus its two clock reads (row 38)", lambda: (
          diff("37", "38") <= 30 and mallocs["37"] < 0.01,
          f"{diff('37', '38'):+.1f} ns over row 38; the two reads cost {diff('38', '01'):+.1f} ns; {mallocs['37']:.2f} mallocs/op")),
+        ("issue 18: closed, ramp and throttle configured but idle: ≤ 1 ns above the closed call (row 02)", lambda: (
+         diff("39", "02") <= 1, f"{diff('39', '02'):+.1f} ns")),
+        ("issue 18: throttle deciding: ≤ 40 ns above bare call", lambda: (
+         diff("40", "01") <= 40, f"{diff('40', '01'):+.1f} ns")),
+        ("issue 18: ramping up (half admitted, half rejected): reported", lambda: (
+         True, f"{ns['41']:.1f} ns per call, {diff('41', '01'):+.1f} ns above bare call")),
         ("faster than double Mutex, closed sync", lambda: (
          ns["02"] < ns["03"], f"{ns['02']:.1f} vs {ns['03']:.1f} ns")),
         ("faster than double Mutex and actor, closed async", lambda: (

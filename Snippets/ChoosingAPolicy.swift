@@ -211,8 +211,8 @@ let limiterClock = ManualClock()
 let search = try ConcurrencyLimiter(name: "search", validating: adaptive, clock: limiterClock)
 _ = try? search.call { () throws in throw ServiceError() }   // a failure is a drop ...
 precondition(search.limit == 9)                               // ... and the limit backs off by 10 %
-try search.call { limiterClock.advance(by: .seconds(1)) }     // so is a call of the timeout or more
-precondition(search.limit == 8)
+try search.call { limiterClock.advance(by: .seconds(1)) }     // so is a call of the timeout or more, but
+precondition(search.limit == 9)                               // one back-off answers a window of calls
 // snippet.end
 
 // snippet.limiterAndBreaker
@@ -224,6 +224,45 @@ besideALimiter.classifyError = { error in
 let searchBreaker = CircuitBreaker(name: "search", configuration: besideALimiter)
 let hits = try searchBreaker.call { try search.call { 42 } }   // open circuit: rejected before taking a slot
 precondition(hits == 42)
+// snippet.end
+
+// snippet.recoveryRamp
+var recovering = CircuitBreaker.Configuration()
+recovering.resetTimeout = .seconds(10)
+recovering.recoveryRamp = .linear(over: .seconds(20))   // 10 % of calls at the close, all of them 20 s later
+let rampClock = ManualClock()
+let catalog = CircuitBreaker(name: "catalog", configuration: recovering, clock: rampClock)
+
+catalog.open()
+rampClock.advance(by: .seconds(10))
+try catalog.call {}                                      // the trial succeeds: closed, ramping up
+rampClock.advance(by: .seconds(10))
+precondition(catalog.state == .closed && catalog.metrics.admittedFraction == 0.55)
+var turnedAway: CircuitBreakerError?
+while turnedAway == nil {
+    do { try catalog.call {} } catch let error as CircuitBreakerError { turnedAway = error }
+}
+// Turned away with a time to come back at: when the ramp admits the lot this call drew.
+precondition(turnedAway!.reason == .rampingUp && turnedAway!.retryAfter <= .seconds(10))
+// snippet.end
+
+// snippet.adaptiveThrottle
+var shedding = CircuitBreaker.Configuration()
+shedding.trip = .failureRate(0.9, minimumCalls: 100)      // trip only on a sustained, near-total failure
+shedding.window = .lastCalls(100)
+shedding.throttle = AdaptiveThrottle()                    // k = 2 over 30 s; nothing to pay until a call fails
+let inventory = CircuitBreaker(name: "inventory", configuration: shedding, clock: ManualClock())
+
+var shed = 0
+for call in 0..<200 {
+    do {
+        try inventory.call { if call % 4 != 0 { throw ServiceError() } }   // 3 calls in 4 fail
+    } catch let error as CircuitBreakerError {
+        precondition(error.reason == .throttled)
+        shed += 1
+    } catch {}
+}
+precondition(inventory.state == .closed && shed > 50)    // load shed at the client; the circuit stays closed
 // snippet.end
 
 // snippet.aiobreakerLike

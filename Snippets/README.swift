@@ -146,6 +146,20 @@ let retried = try await CircuitBreaker(name: "search").call(
 print(retried)
 // snippet.end
 
+// snippet.admission
+var admission = CircuitBreaker.Configuration()
+admission.recoveryRamp = .linear(over: .seconds(20))   // after a successful trial: 10 % of calls, rising to all in 20 s
+admission.throttle = AdaptiveThrottle()                 // while failing: shed calls locally, SRE-style (k = 2)
+let catalog = CircuitBreaker(name: "catalog", configuration: admission)
+
+var bulkhead = ConcurrencyLimiter.Configuration()
+bulkhead.algorithm = .aimd()                            // bound the calls in flight, adapted from drops
+bulkhead.drops = ConcurrencyLimiter.DropPolicy(failures: true, timeout: .milliseconds(100))
+let limiter = ConcurrencyLimiter(name: "catalog", configuration: bulkhead)
+let item = try catalog.call { try limiter.call { "item 42" } }   // try catalog.item(42)
+print(item, catalog.metrics.admittedFraction, limiter.limit)
+// snippet.end
+
 // snippet.http
 import AsyncHTTPClient
 import BreakerHTTPClient

@@ -176,6 +176,36 @@ let benchmarks: @Sendable () -> Void = {
         _ = fleetRun
     }
 
+    // Admission control (issue 18). Row 39: a ramp and a throttle configured but idle (healthy and
+    // closed): the call path is row 02's. Row 40: the throttle deciding (a failure within its window,
+    // an hour here): each call reads the lagging clock and the ten buckets, and counts itself. Row 41:
+    // ramping up (from 50 %, over an hour): a clock reading and a lot per call; about half the calls
+    // are rejected, so the row mixes admitted calls and rejections.
+    var controlled = CircuitBreaker.Configuration()
+    controlled.recoveryRamp = .linear(over: .seconds(3_600), from: 0.5)
+    controlled.throttle = AdaptiveThrottle(window: .seconds(3_600))
+    controlled.resetTimeout = .milliseconds(1)
+    let idleControl = CircuitBreaker(name: "idle-control", configuration: controlled)
+    Benchmark("39 ours: closed, ramp and throttle configured, idle, sync", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try idleControl.call { work(i) }) }
+    }
+    var throttledOnly = controlled
+    throttledOnly.recoveryRamp = nil
+    let throttling = CircuitBreaker(name: "throttling", configuration: throttledOnly)
+    _ = try? throttling.call { () throws -> Int in try failing(0) }
+    Benchmark("40 ours: closed, throttle deciding (healthy calls), sync", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try throttling.call { work(i) }) }
+    }
+    var rampOnly = controlled
+    rampOnly.throttle = nil
+    let ramping = CircuitBreaker(name: "ramping", configuration: rampOnly)
+    ramping.open()
+    Thread.sleep(forTimeInterval: 0.01)
+    _ = try? ramping.call { work(0) }  // the trial closes the circuit: the ramp starts at 50 %
+    Benchmark("41 ours: closed, ramping up at about 50 % (admitted or rejected), sync", configuration: perKilo) { benchmark in
+        for i in benchmark.scaledIterations { blackHole(try? ramping.call { work(i) }) }
+    }
+
     let mutexSync = MutexBreaker(failMax: 5, resetTimeout: .seconds(60))
     Benchmark("03 reference: double Mutex, closed, sync", configuration: perKilo) { benchmark in
         for i in benchmark.scaledIterations { blackHole(try mutexSync.call { work(i) }) }

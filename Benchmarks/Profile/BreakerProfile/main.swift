@@ -117,6 +117,13 @@ case "cycle":
         cycling.halfOpen()
         sink((try? cycling.call { work(i) }) ?? 0)
     }
+case "throttling":
+    // A throttle deciding: a failure within its window (an hour), then healthy calls.
+    var configuration = CircuitBreaker.Configuration()
+    configuration.throttle = AdaptiveThrottle(window: .seconds(3_600))
+    let throttling = CircuitBreaker(name: "throttling", configuration: configuration)
+    _ = try? throttling.call { () throws -> Int in throw BreakerSizedError(reason: 0, nanoseconds: 0, context: breakerSizedContext) }
+    closedLoop(throttling)
 case "state-observer":
     closedLoop(observed(StateChangeCounter()))
 case "every-call-observer":

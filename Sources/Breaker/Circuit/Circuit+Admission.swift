@@ -13,7 +13,9 @@ extension Circuit {
         /// breaker without a reference at admission and kept until the outcome is recorded.
         @usableFromInline var listeners: Unmanaged<CircuitBreaker.ListenerList>?
         /// The throttle window that counted this call as a request, to count its success as an accept.
-        @usableFromInline var throttle: Unmanaged<ThrottleWindow>?
+        /// The slot of the throttle window that counted this call as a request, where its success goes
+        /// as an accept; 0 if no throttle counted it.
+        @usableFromInline var throttleSlot: UInt64 = 0
         /// The tracker of running calls this call joined, and its slot there (see ``RunningCalls``).
         @usableFromInline var running: Unmanaged<RunningCalls>?
         @usableFromInline var slot: Int64 = 0
@@ -150,14 +152,16 @@ extension Circuit {
                 throw Rejection(retryAfter: max(0, due - now), reason: .rampingUp)
             }
         }
+        var throttleSlot: UInt64 = 0
         if let throttle {
-            let probability = throttle._withUnsafeGuaranteedRef { $0.request(at: now) }
+            throttleSlot = throttle._withUnsafeGuaranteedRef { $0.slot(at: now) }
+            let probability = throttle._withUnsafeGuaranteedRef { $0.request(inSlot: throttleSlot) }
             if probability > 0 && drawLot() < probability {
                 throw Rejection(retryAfter: throttle._withUnsafeGuaranteedRef { $0.width }, reason: .throttled)
             }
         }
         var admitted = Self.timesCalls(word) ? try admitTimed(word, time: time, counters: counters) : Self.admittedFreely(word)
-        admitted.throttle = throttle
+        admitted.throttleSlot = throttleSlot
         return admitted
     }
 

@@ -31,8 +31,8 @@ extension Circuit {
     /// (disabled): then nothing is counted or heard.
     @inline(__always)  // into ``CircuitBreaker/complete(_:outcome:error:slow:)``, every call's end
     func end(_ admitted: Admitted, _ outcome: CallOutcome, forcedSlow: Bool, time: TimeSource) -> Ending? {
-        if let throttle = admitted.throttle, outcome != .failure {
-            throttle._withUnsafeGuaranteedRef { $0.accept(at: time.laggingNow()) }
+        if admitted.throttleSlot != 0, outcome != .failure, let throttle {  // the current window (a reconfigured one is new)
+            throttle._withUnsafeGuaranteedRef { $0.accept(inSlot: admitted.throttleSlot) }
         }
         let countedWhileRunning = admitted.running?._withUnsafeGuaranteedRef { $0.leave(slot: admitted.slot) } ?? false
         let word = word.load(ordering: .acquiring)

@@ -7,6 +7,10 @@ import Synchronization
 /// clearing are lost, a statistic's error of a few calls at a bucket's turn. Readers sum the buckets of
 /// the last ten slots.
 ///
+/// Summing ten buckets on every call would cost more than the rest of the call, so the probability is
+/// kept in ``cached`` with the slot it was computed in, and computed again on every 16th request of a
+/// bucket and whenever the slot turns: it lags the counts by at most 15 requests.
+///
 /// Holds the throttle's parameters too, so that a call decides from this object alone. A circuit keeps
 /// every window it published alive for as long as it lives (see ``Circuit``).
 @usableFromInline
@@ -15,11 +19,16 @@ final class ThrottleWindow: @unchecked Sendable {  // the words are atomics; the
     let throttle: AdaptiveThrottle
     /// The width of one bucket.
     let width: Nanoseconds
+    /// `1 / width`: a slot is found by a multiplication, not a division.
+    private let inverseWidth: Double
     private let words: UnsafeMutablePointer<Atomic<UInt64>>
+    /// The last probability computed (high 16 bits, in 1/65535) and the low 48 bits of its slot.
+    private let cached = Atomic<UInt64>(0)
 
     init(_ throttle: AdaptiveThrottle) {
         self.throttle = throttle
         width = max(1, throttle.window.nanoseconds / Int64(Self.buckets))
+        inverseWidth = 1 / Double(width)
         words = .allocate(capacity: 2 * Self.buckets)
         for index in 0..<2 * Self.buckets { (words + index).initialize(to: Atomic(0)) }
     }
@@ -29,21 +38,29 @@ final class ThrottleWindow: @unchecked Sendable {  // the words are atomics; the
         words.deallocate()
     }
 
-    /// The slot of `now`, plus one so that 0 means an unused bucket.
-    private func slot(_ now: Nanoseconds) -> UInt64 {
-        UInt64(bitPattern: (now >= 0 ? now / width : (now - width + 1) / width) &+ (1 << 62))
+    /// The slot of `now`, offset so that 0 means an unused bucket (a bucket's edge may be off by a
+    /// nanosecond's rounding: a statistic).
+    func slot(at now: Nanoseconds) -> UInt64 {
+        UInt64(bitPattern: Int64((Double(now) * inverseWidth).rounded(.down)) &+ (1 << 62))
     }
 
-    /// Counts a request at `now`, and returns the probability of rejecting it from the counts before it.
-    func request(at now: Nanoseconds) -> Double {
-        let current = slot(now)
-        let probability = probability(inSlot: current)
-        add(1 << 32, at: current)
+    /// Counts a request in `slot`, and returns the probability of rejecting it.
+    func request(inSlot slot: UInt64) -> Double {
+        let counts = add(1 << 32, at: slot)
+        let cache = cached.load(ordering: .relaxed)
+        if cache & 0xFFFF_FFFF_FFFF == slot & 0xFFFF_FFFF_FFFF && (counts >> 32) & 15 != 1 {
+            return Double(cache >> 48) / 65_535
+        }
+        let probability = probability(inSlot: slot)
+        cached.store(UInt64((probability * 65_535).rounded()) << 48 | (slot & 0xFFFF_FFFF_FFFF), ordering: .relaxed)
         return probability
     }
 
-    /// The probability of rejecting a request at `now`.
-    func probability(at now: Nanoseconds) -> Double { probability(inSlot: slot(now)) }
+    /// Counts an accept (a call that succeeded) in the slot its request was counted in.
+    func accept(inSlot slot: UInt64) { _ = add(1, at: slot) }
+
+    /// The probability of rejecting a request at `now`, from the counts.
+    func probability(at now: Nanoseconds) -> Double { probability(inSlot: slot(at: now)) }
 
     private func probability(inSlot current: UInt64) -> Double {
         var requests: UInt64 = 0
@@ -58,10 +75,9 @@ final class ThrottleWindow: @unchecked Sendable {  // the words are atomics; the
         return throttle.rejectionProbability(requests: Int(requests), accepts: Int(accepts))
     }
 
-    /// Counts an accept (a call that succeeded) at `now`.
-    func accept(at now: Nanoseconds) { add(1, at: slot(now)) }
-
-    private func add(_ delta: UInt64, at slot: UInt64) {
+    /// Adds `delta` to the counts of `slot`'s bucket, claiming the bucket first if it holds an older
+    /// slot; returns the bucket's counts after.
+    private func add(_ delta: UInt64, at slot: UInt64) -> UInt64 {
         let bucket = Int(slot % UInt64(Self.buckets))
         let held = words[2 * bucket].load(ordering: .acquiring)
         if held != slot {
@@ -71,6 +87,6 @@ final class ThrottleWindow: @unchecked Sendable {  // the words are atomics; the
                 words[2 * bucket + 1].store(0, ordering: .releasing)
             }
         }
-        words[2 * bucket + 1].wrappingAdd(delta, ordering: .relaxed)
+        return words[2 * bucket + 1].wrappingAdd(delta, ordering: .relaxed).newValue
     }
 }
