@@ -5,8 +5,8 @@ import Foundation
 /// dependency in the first second after it recovered (a bar per protection, for 1 and for several
 /// instances), each with its target. Plain SVG text, no dependencies.
 public enum AdmissionChart {
-    /// The colour of each protection's bars, in ``Protection/all`` order, then the limiter's.
-    static let palette = ["#9ca3af", "#d64545", "#f0a202", "#8b5cf6", "#2563eb", "#2e9d5b", "#0f766e"]
+    /// The colour of each protection's bars, in ``Protection/all`` order.
+    static let palette = ["#9ca3af", "#d64545", "#f0a202", "#8b5cf6", "#2563eb", "#2e9d5b", "#0f766e", "#111827"]
 
     /// The SVG document.
     public static func svg(overload: [OverloadOutcome], herd: [RecoveryHerdOutcome], baseLatency: Duration = OverloadSettings().baseLatency) -> String {
