@@ -15,6 +15,7 @@ extension CircuitBreaker {
         } catch {
             throw reject(retryAfter: error.retryAfter, reason: error.reason)
         }
+        if flags.load(ordering: .relaxed) & Flags.limitsConcurrency != 0 { try takeLimiterSlot(&admitted) }
         // Timed for a listener (`.durations`): only calls that run, so rejections read no clock for it.
         if admitted.start == nil && flags.load(ordering: .relaxed) & Flags.timesAllCalls != 0 { admitted.start = time.now() }
         // Disabled: nothing is counted or heard.

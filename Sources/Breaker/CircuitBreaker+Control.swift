@@ -95,6 +95,7 @@ extension CircuitBreaker {
         try change(&configuration)
         try configuration.validate()
         settings.withLock { $0.judging = Judging(configuration) }
+        installLimiter(configuration.concurrencyLimit)
         // A changed fixed timeout applies to the current open period at once.
         let resize = configuration.resetTimeout != previous.resetTimeout && !configuration.openDuration.isSized
         _ = circuit.install(configuration, resize: resize)

@@ -149,10 +149,10 @@ extension CircuitBreaker {
                 hasRetiredListeners.store(true, ordering: .relaxed)
             }
             // One atomic exchange, so that no call sees the bits half-updated, keeping hasWrappers, which
-            // `wrap` may set at any time.
+            // `wrap` may set at any time, and limitsConcurrency, which the configuration sets.
             var current = flags.load(ordering: .relaxed)
             while true {
-                let desired = current & Flags.hasWrappers | list.flags
+                let desired = current & (Flags.hasWrappers | Flags.limitsConcurrency) | list.flags
                 let (exchanged, original) = flags.compareExchange(expected: current, desired: desired, ordering: .releasing)
                 if exchanged { break }
                 current = original

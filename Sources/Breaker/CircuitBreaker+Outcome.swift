@@ -54,7 +54,9 @@ extension CircuitBreaker {
     @usableFromInline
     func complete(_ admitted: Admitted, outcome: CallOutcome, error: (any Error)?, slow forcedSlow: Bool = false) -> Verdict {
         defer { if admitted.listeners != nil { endReading() } }
-        guard var ending = circuit.end(admitted, outcome, forcedSlow: forcedSlow, time: time) else { return .proceed }  // disabled
+        let ended = circuit.end(admitted, outcome, forcedSlow: forcedSlow, time: time)
+        if admitted.limiter != nil { releaseLimiterSlot(admitted, outcome, slow: ended?.slow ?? forcedSlow) }
+        guard var ending = ended else { return .proceed }  // disabled
         if ending.slow { counters.increment(.slow) }
         switch outcome.kind {
         case .success: counters.increment(.success)

@@ -44,6 +44,9 @@ public final class CircuitBreaker: Sendable {
     let hasRetiredListeners = Atomic<Bool>(false)
     /// What every rejection of this breaker shares: its name, and no underlying error.
     let rejectionContext: CircuitBreakerError.Context
+    /// The address of the current ``ConcurrencyLimiter`` (kept alive by ``Settings/limiters``), or 0
+    /// without one; read by calls without the lock.
+    let currentLimiter = Atomic<UInt>(0)
 
     /// Bits of ``flags``.
     @usableFromInline
@@ -60,8 +63,10 @@ public final class CircuitBreaker: Sendable {
         @usableFromInline static let hasWrappers: UInt32 = 4
         /// A listener wants every call timed (``BreakerEvent/Kinds/durations``).
         @usableFromInline static let timesAllCalls: UInt32 = 16
+        /// The breaker has a concurrency limiter (``Configuration/concurrencyLimit``): calls take a slot.
+        @usableFromInline static let limitsConcurrency: UInt32 = 32
         /// The flags that send a call down the general path.
-        @usableFromInline static let generalPath: UInt32 = callEvents | hasWrappers | timesAllCalls
+        @usableFromInline static let generalPath: UInt32 = callEvents | hasWrappers | timesAllCalls | limitsConcurrency
     }
 
     /// What the breaker keeps apart from the circuit.
@@ -71,6 +76,9 @@ public final class CircuitBreaker: Sendable {
         var listeners: ListenerList
         /// Replaced lists that calls may still be reading; freed by the last reader out.
         var retired: [ListenerList] = []
+        /// Every concurrency limiter this breaker has had, the current one last: calls admitted into
+        /// one may end after a reconfiguration replaced it (see ``currentLimiter``).
+        var limiters: [ConcurrencyLimiter] = []
     }
 
     /// The fields of a configuration that belong to each breaker rather than to the circuit: how it
@@ -81,12 +89,15 @@ public final class CircuitBreaker: Sendable {
         var throwOriginalErrorOnTrip: Bool
         /// The default time limit of calls with ``CallOptions``.
         var timeLimit: Duration?
+        /// This breaker's own concurrency limit.
+        var concurrencyLimit: ConcurrencyLimiter.Configuration?
 
         init(_ configuration: Configuration) {
             exclude = configuration.exclude
             classifyError = configuration.classifyError
             throwOriginalErrorOnTrip = configuration.throwOriginalErrorOnTrip
             timeLimit = configuration.timeLimit
+            concurrencyLimit = configuration.concurrencyLimit
         }
 
         func applied(to configuration: Configuration) -> Configuration {
@@ -95,6 +106,7 @@ public final class CircuitBreaker: Sendable {
             configuration.classifyError = classifyError
             configuration.throwOriginalErrorOnTrip = throwOriginalErrorOnTrip
             configuration.timeLimit = timeLimit
+            configuration.concurrencyLimit = concurrencyLimit
             return configuration
         }
     }
@@ -168,6 +180,7 @@ public final class CircuitBreaker: Sendable {
         settings = Locked(Settings(judging: Judging(configuration), listeners: list))
         currentListeners = Atomic(UInt(bitPattern: Unmanaged.passUnretained(list).toOpaque()))
         flags = Atomic(list.flags)
+        installLimiter(configuration.concurrencyLimit)
         circuit.replicate(to: storage)
         if !list.isEmpty { circuit.subscribe(self) }
     }

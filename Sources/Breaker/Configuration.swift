@@ -51,6 +51,14 @@ extension CircuitBreaker {
         /// Client-side adaptive throttling while closed (see ``AdaptiveThrottle``): from the first
         /// failure, calls are shed locally in proportion to the failures. `nil` (the default): none.
         public var throttle: AdaptiveThrottle? = nil
+        /// A concurrency limit for this breaker's calls (a bulkhead, see ``ConcurrencyLimiter``): a call
+        /// admitted by the circuit also takes a slot of the breaker's own limiter, or is rejected with
+        /// ``CircuitBreakerError/Reason/limited`` (and the circuit counts nothing for it). The limiter
+        /// learns from each call's outcome as the breaker judged it (a failure or a slow call is a
+        /// drop). Calls through the breaker never wait for a slot: for a bounded wait use a
+        /// ``ConcurrencyLimiter`` of your own. Each breaker has its own limiter, even on a shared circuit.
+        /// `nil` (the default): no limit.
+        public var concurrencyLimit: ConcurrencyLimiter.Configuration? = nil
         /// Errors that count as successes (aiobreaker's `exclude`). Default none.
         public var exclude: [ErrorFilter] = []
         /// Decides how a thrown error counts before any other rule; return `nil` to fall back to the
@@ -123,6 +131,11 @@ extension CircuitBreaker {
             try ConfigurationError.check(halfOpen.successesToClose >= 1, "halfOpen.successesToClose", halfOpen.successesToClose, "1...\(Int.max)")
             try recoveryRamp?.validate()
             try throttle?.validate()
+            do {
+                try concurrencyLimit?.validate()
+            } catch {
+                throw ConfigurationError(field: "concurrencyLimit.\(error.field)", value: error.value, allowed: error.allowed)
+            }
             if let timeLimit {
                 try ConfigurationError.check(timeLimit.nanoseconds > 0, "timeLimit", timeLimit, "at least one nanosecond, or nil")
             }

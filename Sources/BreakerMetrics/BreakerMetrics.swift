@@ -27,8 +27,9 @@ import Synchronization
 /// | `breaker_failure_rate` | gauge | none; failures / calls in the window, 0...1 | 1 |
 /// | `breaker_slow_call_rate` | gauge | none; slow calls / calls in the window, 0...1 | 1 |
 /// | `breaker_seconds_until_trial` | gauge | none; while open, seconds until a trial is let through; else 0 | 1 |
-/// | `breaker_rejections_total` | counter | `reason`: `open`, `ramping_up`, `throttled`, `other` (``rejectionReasons``) | 4 |
+/// | `breaker_rejections_total` | counter | `reason`: `open`, `ramping_up`, `throttled`, `limited`, `other` (``rejectionReasons``) | 5 |
 /// | `breaker_admitted_fraction` | gauge | none; the fraction of calls let through: 1 closed, the ramp's less the throttle's while recovering or throttling, 0 open | 1 |
+/// | `breaker_concurrency_limit` | gauge | none; the breaker's concurrency limit (`Configuration.concurrencyLimit`), 0 without one | 1 |
 ///
 /// - `success` counts calls that succeeded or threw an excluded error; `failure` counted failures;
 ///   `ignored` calls the breaker did not count (cancelled, or so classified); `rejected` calls
@@ -48,8 +49,9 @@ import Synchronization
 ///   rejection's `retryAfter`), and to 0 when it leaves open: with no traffic it is not counted down.
 /// - `breaker_rejections_total` splits `breaker_calls_total{outcome="rejected"}` by why: the circuit
 ///   was open (or its trials busy), it was ramping up after recovering (`RecoveryRamp`), or its adaptive
-///   throttle shed the call (`AdaptiveThrottle`). `breaker_admitted_fraction` is read with the rates,
-///   and at every 32nd rejection of the ramp or the throttle (the first included).
+///   throttle shed the call (`AdaptiveThrottle`), or its concurrency limiter had no free slot. `breaker_admitted_fraction` is read with the rates,
+///   and at every 32nd rejection of the ramp or the throttle (the first included);
+///   `breaker_concurrency_limit` with the rates and at every 32nd `limited` rejection.
 /// - ``help`` has a one-line description of each metric, for an exporter's `# HELP` lines (swift-metrics
 ///   has no place for them).
 ///
@@ -125,6 +127,8 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
     public static let rejectionsLabel = "breaker_rejections_total"
     /// The label of the gauge of the fraction of calls let through (0...1).
     public static let admittedFractionLabel = "breaker_admitted_fraction"
+    /// The label of the gauge of the breaker's concurrency limit (0 without one).
+    public static let concurrencyLimitLabel = "breaker_concurrency_limit"
 
     /// A one-line description of each metric, by label, for an exporter's `# HELP` lines.
     ///
@@ -139,7 +143,8 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
         failureRateLabel: "Failures / calls in the breaker's window (0 to 1).",
         slowCallRateLabel: "Slow calls / calls in the breaker's window (0 to 1).",
         secondsUntilTrialLabel: "Seconds until the open circuit lets a trial call through; 0 when not open.",
-        rejectionsLabel: "Calls rejected without running, by reason (open, ramping_up, throttled, other).",
+        rejectionsLabel: "Calls rejected without running, by reason (open, ramping_up, throttled, limited, other).",
+        concurrencyLimitLabel: "The breaker's concurrency limit: at most this many calls in flight (0: no limit).",
         admittedFractionLabel: "Fraction of calls the circuit lets through (1 closed, rising while it ramps up, less what its throttle sheds, 0 open).",
     ]
 
@@ -180,10 +185,10 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
     /// (`other` counts any reason the core may add later).
     ///
     /// ```swift
-    /// BreakerMetricsListener.rejectionReasons.map(\.label)   // ["open", "ramping_up", "throttled"]
+    /// BreakerMetricsListener.rejectionReasons.map(\.label)   // ["open", "ramping_up", "throttled", "limited"]
     /// ```
     public static let rejectionReasons: [(reason: CircuitBreakerError.Reason, label: String)] = [
-        (.open, "open"), (.rampingUp, "ramping_up"), (.throttled, "throttled"),
+        (.open, "open"), (.rampingUp, "ramping_up"), (.throttled, "throttled"), (.limited, "limited"),
     ]
 
     /// The values of the `outcome` dimension of `breaker_call_duration`.
@@ -243,6 +248,7 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
     private let slowCallRate: Gauge
     private let secondsUntilTrial: Gauge
     private let admittedFraction: Gauge
+    private let concurrencyLimit: Gauge
     /// Rejections by reason, as ``rejectionReasons``, then `other`.
     private let rejectionsByReason: [Counter]
     /// Successes heard, to read the window's rates on every 32nd.
@@ -299,6 +305,7 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
         slowCallRate = Gauge(label: Self.slowCallRateLabel, dimensions: [breaker], factory: factory)
         secondsUntilTrial = Gauge(label: Self.secondsUntilTrialLabel, dimensions: [breaker], factory: factory)
         admittedFraction = Gauge(label: Self.admittedFractionLabel, dimensions: [breaker], factory: factory)
+        concurrencyLimit = Gauge(label: Self.concurrencyLimitLabel, dimensions: [breaker], factory: factory)
         rejectionsByReason = (Self.rejectionReasons.map(\.label) + ["other"]).map {
             Counter(label: Self.rejectionsLabel, dimensions: [breaker, ("reason", $0)], factory: factory)
         }
@@ -323,6 +330,7 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
         slowCallRate.record(0.0)
         secondsUntilTrial.record(0.0)
         admittedFraction.record(initialState == .closed ? 1.0 : 0.0)
+        concurrencyLimit.record(0)
     }
 
     /// A listener for `breaker`: named after it (`unnamed` for a breaker without a name), with the
@@ -362,7 +370,11 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
             if reason == .open {
                 if let retryAfter = event.retryAfter { secondsUntilTrial.record(Self.seconds(retryAfter)) }
             } else if controlledRejectionsHeard.wrappingAdd(1, ordering: .relaxed).oldValue & 31 == 0 {
-                admittedFraction.record(breaker.metrics.admittedFraction)
+                if reason == .limited {
+                    concurrencyLimit.record(breaker.concurrencyLimiter?.limit ?? 0)
+                } else {
+                    admittedFraction.record(breaker.metrics.admittedFraction)
+                }
             }
         case .ignored:
             ignored.increment()
@@ -393,6 +405,7 @@ public final class BreakerMetricsListener: CircuitBreakerListener {
         failureRate.record(metrics.window.failureRate)
         slowCallRate.record(metrics.window.slowCallRate)
         admittedFraction.record(metrics.admittedFraction)
+        concurrencyLimit.record(breaker.concurrencyLimiter?.limit ?? 0)
     }
 
     private static func seconds(_ duration: Duration) -> Double {

@@ -158,10 +158,26 @@ struct MetricsTests {
     func everyMetricHasHelp() {
         for label in ["breaker_calls_total", "breaker_state", "breaker_call_duration", "breaker_transitions_total",
                       "breaker_failure_rate", "breaker_slow_call_rate", "breaker_seconds_until_trial", "breaker_rejections_total",
-                      "breaker_admitted_fraction"] {
+                      "breaker_admitted_fraction", "breaker_concurrency_limit"] {
             #expect(BreakerMetricsListener.help[label]?.isEmpty == false, "\(label)")
         }
-        #expect(BreakerMetricsListener.help.count == 9)
+        #expect(BreakerMetricsListener.help.count == 10)
+    }
+
+    @Test("a breaker's concurrency limit shows as a gauge, and its rejections as limited")
+    func concurrencyLimitAndLimitedRejections() throws {
+        var configuration = MetricsFixture.consecutive(failMax: 3)
+        var limit = ConcurrencyLimiter.Configuration()
+        limit.algorithm = .fixed(1)
+        configuration.concurrencyLimit = limit
+        let f = MetricsFixture(configuration: configuration)
+        let gauge = try f.metrics.expectGauge("breaker_concurrency_limit", [("breaker", "db")])
+        #expect(gauge.lastValue == 0, "set at creation, before any call")
+        let held = try f.breaker.acquirePermit()
+        #expect(throws: CircuitBreakerError.self) { try f.breaker.call {} }
+        _ = held.succeeded()
+        let limited = try f.metrics.expectCounter("breaker_rejections_total", [("breaker", "db"), ("reason", "limited")])
+        #expect(limited.totalValue == 1 && gauge.lastValue == 1)
     }
 
     @Test("rejections are counted by reason, and the admitted fraction follows the ramp and the throttle")
@@ -280,20 +296,20 @@ struct MetricsTests {
                     ("open", "trial_failed"), ("open", "trial_timed_out"), ("open", "manual"), ("open", "mode_changed"), ("open", "remote"),
                     ("open", "other"),
                 ].map { render("breaker_transitions_total", [("breaker", "db"), ("to", $0.0), ("cause", $0.1)]) }
-                + ["open", "ramping_up", "throttled", "other"].map { render("breaker_rejections_total", [("breaker", "db"), ("reason", $0)]) })
+                + ["open", "ramping_up", "throttled", "limited", "other"].map { render("breaker_rejections_total", [("breaker", "db"), ("reason", $0)]) })
         let expectedTimers: Set<String> = Set(["success", "failure", "ignored"].map { render("breaker_call_duration", [("breaker", "db"), ("outcome", $0)]) })
         let expectedRecorders: Set<String> = Set(
-            ["breaker_state", "breaker_failure_rate", "breaker_slow_call_rate", "breaker_seconds_until_trial", "breaker_admitted_fraction"].map {
+            ["breaker_state", "breaker_failure_rate", "breaker_slow_call_rate", "breaker_seconds_until_trial", "breaker_admitted_fraction", "breaker_concurrency_limit"].map {
                 render($0, [("breaker", "db")])
             })
 
         func check() {
             #expect(Set(f.metrics.counters.map { render($0.label, $0.dimensions) }) == expectedCounters)
-            #expect(f.metrics.counters.count == 28)
+            #expect(f.metrics.counters.count == 29)
             #expect(Set(f.metrics.timers.map { render($0.label, $0.dimensions) }) == expectedTimers)
             #expect(f.metrics.timers.count == 3)
             #expect(Set(f.metrics.recorders.map { render($0.label, $0.dimensions) }) == expectedRecorders)
-            #expect(f.metrics.recorders.count == 5)
+            #expect(f.metrics.recorders.count == 6)
             #expect(f.metrics.recorders.allSatisfy { !$0.aggregate })  // a gauge
             #expect(f.metrics.meters.isEmpty)
         }

@@ -16,6 +16,9 @@ extension Circuit {
         /// The slot of the throttle window that counted this call as a request, where its success goes
         /// as an accept; 0 if no throttle counted it.
         @usableFromInline var throttleSlot: UInt64 = 0
+        /// The breaker's concurrency limiter this call holds a slot of, and how it got it.
+        @usableFromInline var limiter: Unmanaged<ConcurrencyLimiter>?
+        @usableFromInline var limiterAdmission = ConcurrencyLimiter.Admission(inFlight: 0, start: 0)
         /// The tracker of running calls this call joined, and its slot there (see ``RunningCalls``).
         @usableFromInline var running: Unmanaged<RunningCalls>?
         @usableFromInline var slot: Int64 = 0

@@ -82,6 +82,15 @@ extension Circuit {
         return conclude(result, now: now, error: error, time: time)
     }
 
+    /// Gives back an admission that will not run (its breaker's concurrency limiter had no slot): a
+    /// trial slot is freed, a running-call slot left, and nothing is counted.
+    func withdraw(_ admitted: Admitted, time: TimeSource) {
+        var admitted = admitted
+        admitted.throttleSlot = 0  // not an accept
+        guard let ending = end(admitted, .ignored, forcedSlow: false, time: time), admitted.ticket.isTrial else { return }
+        _ = record(admitted, .ignored, ending, error: nil, time: time, beforeDelivery: nil)
+    }
+
     /// Finishes a recorded outcome: runs a custom trip rule or open duration the machine asked for
     /// (outside the lock: user code) and opens the circuit if nothing changed meanwhile. Returns the
     /// trip, if the circuit opened.

@@ -96,16 +96,22 @@ public final class ConcurrencyLimiter: Sendable {
 
     /// Creates a limiter from a configuration read at run time, throwing ``ConfigurationError`` (which
     /// names the field and its allowed range) if a value is invalid.
-    public init<C: Clock>(name: String? = nil, validating configuration: Configuration, clock: C = ContinuousClock())
+    public convenience init<C: Clock>(name: String? = nil, validating configuration: Configuration, clock: C = ContinuousClock())
     throws(ConfigurationError) where C.Duration == Duration {
         try configuration.validate()
+        self.init(name: name, valid: configuration, time: TimeSource.of(clock))
+    }
+
+    /// A limiter from a configuration already validated, on `time` (a breaker's own limiter, on its
+    /// circuit's clock).
+    init(name: String?, valid configuration: Configuration, time: TimeSource) {
         self.name = name
         self.configuration = configuration
         let estimator = configuration.algorithm.estimator(
             initialLimit: configuration.initialLimit, minLimit: configuration.minLimit, maxLimit: configuration.maxLimit)
         publishedLimit = Atomic(estimator.limit)
         state = Locked(State(estimator: estimator))
-        time = TimeSource.of(clock)
+        self.time = time
         let timeout = configuration.drops.timeout?.nanoseconds
         switch configuration.algorithm.kind {
         case .fixed:

@@ -13,8 +13,9 @@
 ///
 /// **The circuit's policy wins.** The first breaker created on a circuit gives it its policy (every
 /// field of ``CircuitBreaker/Configuration`` except ``CircuitBreaker/Configuration/exclude``,
-/// ``CircuitBreaker/Configuration/classifyError``, ``CircuitBreaker/Configuration/throwOriginalErrorOnTrip``
-/// and ``CircuitBreaker/Configuration/timeLimit``, which stay each breaker's own) and its clock. A later
+/// ``CircuitBreaker/Configuration/classifyError``, ``CircuitBreaker/Configuration/throwOriginalErrorOnTrip``,
+/// ``CircuitBreaker/Configuration/timeLimit`` and ``CircuitBreaker/Configuration/concurrencyLimit``, which
+/// stay each breaker's own) and its clock. A later
 /// breaker on the same circuit takes that policy and clock, whatever it was given, and reads them back in
 /// ``CircuitBreaker/configuration``; ``CircuitBreaker/reconfigure(_:)`` on any of them changes the policy
 /// of all.
