@@ -737,6 +737,37 @@ struct MachineTableTests {
         #expect(m.rampUntil == nil, "closed by hand: no ramp")
     }
 
+    /// A failure of a closed circuit with a throttle starts (or extends) the throttle's watch: the
+    /// published word sends calls to the throttle (no `admitsFreely`) until a window after the latest
+    /// failure; the first admission past it ends the watch. Successes do not extend it; a transition ends it.
+    @Test func aFailureStartsTheThrottlesWatchUntilAWindowAfterTheLatestFailure() {
+        var configuration = CircuitBreaker.Configuration()
+        configuration.trip = .failureRate(0.9, minimumCalls: 100)
+        configuration.throttle = AdaptiveThrottle(window: .seconds(30))
+        let p = MachinePolicy(configuration)
+        var m = CircuitMachine(localOrigin: 1)
+        m.adoptWindow(p.window)
+        m.anchor(now: Self.sec(100), policy: p)
+        let ticket = Ticket(generation: m.generation, isTrial: false)
+        _ = m.record(.success, slow: false, ticket: ticket, now: Self.sec(100), policy: p)
+        #expect(m.throttledUntil == nil, "a success starts nothing")
+        _ = m.record(.failure, slow: false, ticket: ticket, now: Self.sec(101), policy: p)
+        #expect(m.throttledUntil == Self.sec(131))
+        _ = m.record(.failure, slow: false, ticket: ticket, now: Self.sec(110), policy: p)
+        #expect(m.throttledUntil == Self.sec(140), "the latest failure extends it")
+        _ = m.record(.success, slow: false, ticket: ticket, now: Self.sec(120), policy: p)
+        let word = m.published(policy: p, timing: 0)
+        #expect(word.raw & PublishedWord.throttling != 0 && word.raw & PublishedWord.admitsFreely == 0)
+        #expect(word.throttleUntil == Self.sec(140))
+        _ = m.admit(now: Self.sec(139), policy: p)
+        #expect(m.throttledUntil == Self.sec(140))
+        _ = m.admit(now: Self.sec(140), policy: p)
+        #expect(m.throttledUntil == nil && m.published(policy: p, timing: 0).raw & PublishedWord.admitsFreely != 0)
+        _ = m.record(.failure, slow: false, ticket: ticket, now: Self.sec(150), policy: p)
+        _ = m.force(.open, now: Self.sec(151), openFor: p.resetTimeout)
+        #expect(m.throttledUntil == nil, "a transition ends the watch")
+    }
+
     @Test func publishedDeadlineOfAnOpenCircuitWaitsForAGateHeldElsewhere() throws {
         var open = try Start.openBeforeDeadline.make().machine
         open.setGate(.heldElsewhere(until: Self.sec(118)))
