@@ -169,7 +169,7 @@ extension Circuit {
     }
 
     /// A lot uniform in 0..<1: the next step of a Weyl sequence, mixed (SplitMix64's finalizer). One
-    /// `relaxed` add, taken only while the circuit ramps.
+    /// `relaxed` add, taken only while the circuit ramps up or throttles.
     func drawLot() -> Double {
         var z = lots.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
