@@ -660,7 +660,10 @@ struct ConcurrencyLimiterStressTests {
         #expect(seen.total() == made, "every attempt ended once: admitted, rejected or cancelled")
         #expect(counters.maxInBody.load(ordering: .relaxed) <= bound, "never more in flight than the limit")
         #expect(counters.maxInBody.load(ordering: .relaxed) >= 2, "calls did overlap")
-        #expect(seen.rejected.load(ordering: .relaxed) > 0 && seen.cancelled.load(ordering: .relaxed) > 0)
+        // Cancellation is certain (a third of the tasks are cancelled); how many calls found the limit full
+        // depends on the machine's timing (none under the address sanitizer on two cores), so the
+        // rejection path is checked deterministically below, with every slot taken.
+        #expect(seen.cancelled.load(ordering: .relaxed) > 0)
         #expect(limiter.inFlight == 0, "no leaked slot")
         #expect(limiter.waiting == 0, "no one left in the queue")
         await yieldUntil { clock.sleeperCount == 0 }  // every deadline timer ended
