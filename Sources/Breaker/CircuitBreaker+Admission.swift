@@ -13,7 +13,7 @@ extension CircuitBreaker {
         do {
             admitted = try circuit.admit(time: time, counters: counters)
         } catch {
-            throw reject(retryAfter: error.retryAfter, reason: error.reason)
+            throw reject(error)
         }
         if flags.load(ordering: .relaxed) & Flags.limitsConcurrency != 0 { try takeLimiterSlot(&admitted) }
         // Timed for a listener (`.durations`): only calls that run, so rejections read no clock for it.
@@ -34,7 +34,7 @@ extension CircuitBreaker {
         do {
             return try circuit.admitTimed(word, time: time, counters: counters)
         } catch {
-            throw reject(retryAfter: error.retryAfter)
+            throw reject(error)  // a ramp or a throttle may turn it away when it decides again
         }
     }
 
@@ -44,6 +44,11 @@ extension CircuitBreaker {
     func rejectionWithoutLock(_ word: UInt64) -> CircuitBreakerError? {
         guard let retryAfter = circuit.rejectionWithoutLock(word, time: time) else { return nil }
         return reject(retryAfter: retryAfter)
+    }
+
+    /// Counts the circuit's `rejection`, tells listeners that want it, and returns the error to throw.
+    func reject(_ rejection: Circuit.Rejection) -> CircuitBreakerError {
+        reject(retryAfter: rejection.retryAfter, reason: rejection.reason)
     }
 
     /// Counts a rejection, tells listeners that want it (the event's error is the rejection), and
