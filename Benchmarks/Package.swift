@@ -22,6 +22,7 @@ let package = Package(
         .executableTarget(
             name: "BreakerBenchmarks",
             dependencies: [
+                "BenchmarkWork",
                 .product(name: "Breaker", package: "swift-breaker"),
                 .product(name: "BreakerLogging", package: "swift-breaker"),
                 .product(name: "BreakerMetrics", package: "swift-breaker"),
@@ -34,10 +35,12 @@ let package = Package(
             path: "Benchmarks/BreakerBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // The work every measurement runs, written once.
+        .target(name: "BenchmarkWork", path: "Shared/BenchmarkWork"),
         // The same scenarios as plain loops, for valgrind --tool=callgrind and perf (no harness).
         .executableTarget(
             name: "BreakerProfile",
-            dependencies: [.product(name: "Breaker", package: "swift-breaker")],
+            dependencies: ["BenchmarkWork", .product(name: "Breaker", package: "swift-breaker")],
             path: "Profile/BreakerProfile"
         ),
         // How long a trip takes to reach another process through Redis (p50, p99).
@@ -53,7 +56,7 @@ let package = Package(
         // Memory per idle breaker (RSS growth over 100,000 breakers), one fresh process per measurement.
         .executableTarget(
             name: "BreakerMemory",
-            dependencies: [.product(name: "Breaker", package: "swift-breaker")],
+            dependencies: ["BenchmarkWork", .product(name: "Breaker", package: "swift-breaker")],
             path: "Memory/BreakerMemory"
         ),
     ],

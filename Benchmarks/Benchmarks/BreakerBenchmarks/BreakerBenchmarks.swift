@@ -8,6 +8,7 @@
 // the order of the report's table.
 
 import Benchmark
+import BenchmarkWork
 import Breaker
 import AsyncHTTPClient
 import BreakerHTTPClient
@@ -19,37 +20,7 @@ import Dispatch
 import Foundation
 import Synchronization
 
-// MARK: - The work every call runs
-
-/// The trivial function every scenario calls, kept out of line so that the call is real.
-@inline(never)
-func work(_ value: Int) -> Int { value &+ 1 }
-
-/// The async twin of ``work(_:)``.
-@inline(never)
-func workAsync(_ value: Int) async -> Int { value &+ 1 }
-
-/// A small local error for the throw-and-catch baseline.
-struct SmallError: Error { let code: Int }
-
-@inline(never)
-func failing(_ value: Int) throws -> Int { throw SmallError(code: value) }
-
-/// An error laid out like ``CircuitBreakerError``: a one-byte reason, a 64-bit time and a reference,
-/// so that a rejection is compared with a throw of the same size (boxing and copying included).
-struct BreakerSizedError: Error {
-    final class Context: Sendable { let name: String? = "open" }
-    let reason: UInt8
-    let nanoseconds: Int64
-    let context: Context
-}
-
-let breakerSizedContext = BreakerSizedError.Context()
-
-@inline(never)
-func failingLikeABreaker(_ value: Int) throws -> Int {
-    throw BreakerSizedError(reason: 2, nanoseconds: Int64(value), context: breakerSizedContext)
-}
+// The work every call runs (`work`, `failing`, `failingLikeABreaker`, ...) is in `BenchmarkWork`.
 
 /// The monotonic clock in nanoseconds, read as the library reads it on Linux (`clock_gettime`), for the
 /// baseline of the limiter rows that time their calls.

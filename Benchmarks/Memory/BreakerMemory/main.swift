@@ -14,6 +14,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import BenchmarkWork
 import Breaker
 
 let breakerCount = 100_000
@@ -28,9 +29,6 @@ func writeLine(_ text: String, to descriptor: Int32) {
 }
 
 func printError(_ text: String) { writeLine(text, to: 2) }
-
-@inline(never)
-func work(_ value: Int) -> Int { value &+ 1 }
 
 /// The resident set size in bytes: the second field of /proc/self/statm (pages) times the page size.
 func residentBytes() -> Int {

@@ -8,14 +8,9 @@
 // rejection, bare-throw (the rejection's baseline: an error of the same size), half-open, cycle,
 // state-observer, every-call-observer.
 
+import BenchmarkWork
 import Breaker
 import Synchronization
-
-@inline(never)
-func work(_ value: Int) -> Int { value &+ 1 }
-
-@inline(never)
-func sink(_ value: Int) { if value == Int.min { print("unreachable") } }
 
 let arguments = CommandLine.arguments
 let scenario = arguments.count > 1 ? arguments[1] : "consecutive"
@@ -67,20 +62,6 @@ func rejectionLoop(_ breaker: CircuitBreaker) {
     for i in 0..<count {
         do { sink(try breaker.call { work(i) }) } catch let error as CircuitBreakerError { sink(error.retryAfter == .zero ? 1 : 2) } catch { fatalError() }
     }
-}
-
-/// Laid out like `CircuitBreakerError` (a one-byte reason, a 64-bit time, a reference).
-struct BreakerSizedError: Error {
-    final class Context: Sendable { let name: String? = "open" }
-    let reason: UInt8
-    let nanoseconds: Int64
-    let context: Context
-}
-let breakerSizedContext = BreakerSizedError.Context()
-
-@inline(never)
-func failingLikeABreaker(_ value: Int) throws -> Int {
-    throw BreakerSizedError(reason: 2, nanoseconds: Int64(value), context: breakerSizedContext)
 }
 
 switch scenario {
