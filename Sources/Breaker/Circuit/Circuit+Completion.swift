@@ -23,7 +23,7 @@ extension Circuit {
         var retryAfter: Nanoseconds
 
         /// The trip reopened the circuit from a trial.
-        var reopened: Bool { cause.kind == .trialFailed || cause.kind == .trialTimedOut }
+        var reopened: Bool { cause.reopensFromTrial }
     }
 
     /// Ends `admitted`: leaves the running calls, counts an accept for the throttle that counted its

@@ -114,3 +114,8 @@ public struct TransitionCause: Sendable, Hashable, CustomStringConvertible {
         return tenths.truncatingRemainder(dividingBy: 10) == 0 ? "\(Int(tenths / 10)) %" : "\(tenths / 10) %"
     }
 }
+
+extension TransitionCause {
+    /// The cause reopens a half-open circuit: a trial failed or ran past its deadline.
+    var reopensFromTrial: Bool { kind == .trialFailed || kind == .trialTimedOut }
+}

@@ -73,5 +73,5 @@ struct TripRequest: Sendable {
     var context: TripContext
 
     /// Whether the trip reopens a half-open circuit (rather than opening a closed one).
-    var reopens: Bool { cause.kind == .trialFailed || cause.kind == .trialTimedOut }
+    var reopens: Bool { cause.reopensFromTrial }
 }
