@@ -56,11 +56,10 @@ struct FleetProcessTests {
 
         /// The next line the probe prints, waiting up to `limit`.
         func next(within limit: Duration = .seconds(5)) async throws -> String {
-            let deadline = ContinuousClock.now + limit.scaled
-            while ContinuousClock.now < deadline {
+            var patience = Patience(limit)
+            repeat {
                 if let line = output.lines.withLockedValue({ $0.isEmpty ? nil : $0.removeFirst() }) { return line }
-                try await Task.sleep(for: .milliseconds(2))
-            }
+            } while try await patience.pause(.milliseconds(2))
             throw ProbeTimedOut()
         }
 

@@ -68,8 +68,8 @@ final class RedisCluster: Sendable {
     /// Waits until every node that runs says `cluster_state:ok` and sees every slot served, and every
     /// replica whose master runs is in sync with it.
     func waitUntilHealthy(within limit: Duration = .seconds(20)) async throws {
-        let deadline = ContinuousClock.now + limit.scaled
-        while ContinuousClock.now < deadline {
+        var patience = Patience(limit)
+        repeat {
             var healthy = true
             for node in nodes where node.isRunning {
                 let client = RedisClient(configuration: try RedisConfiguration(url: node.url))
@@ -84,8 +84,7 @@ final class RedisCluster: Sendable {
                 }
             }
             if healthy { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        } while try await patience.pause(.milliseconds(100))
         throw RedisError(.notConnected, "the cluster did not become healthy within \(limit.scaled)")
     }
 

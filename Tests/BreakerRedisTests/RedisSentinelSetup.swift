@@ -70,9 +70,9 @@ final class RedisSentinelSetup: Sendable {
     /// Waits until every sentinel names the master, sees the replica up, and knows the two other
     /// sentinels (they find each other through the master's hello channel, every 2 s).
     private func waitUntilReady(within limit: Duration) async throws {
-        let deadline = ContinuousClock.now + limit * timingScale
+        var patience = Patience(limit)
         var last = ""
-        while ContinuousClock.now < deadline {
+        repeat {
             var ready = true
             for index in sentinels.indices {
                 let client = sentinelClient(index)
@@ -96,8 +96,7 @@ final class RedisSentinelSetup: Sendable {
                 }
             }
             if ready { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        } while try await patience.pause(.milliseconds(100))
         throw RedisError(.notConnected, "the sentinels did not get ready: \(last)")
     }
 
