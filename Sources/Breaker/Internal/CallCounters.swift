@@ -1,12 +1,5 @@
+import CBreaker
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Atomic words laid out in per-thread stripes 128 bytes apart, so that threads writing at once write
 /// different cache lines (a line bouncing between cores costs more than the call it counts). Each
@@ -52,8 +45,8 @@ struct Stripes: ~Copyable, Sendable {
 
     /// Word `word` of the calling thread's stripe in the stripes at `base`.
     @inlinable
-    static func mine(_ base: UnsafeMutablePointer<Atomic<UInt64>>, _ word: Int, key: pthread_key_t) -> UnsafeMutablePointer<Atomic<UInt64>> {
-        base + (ThreadStripe.current(key) &* words &+ word)
+    static func mine(_ base: UnsafeMutablePointer<Atomic<UInt64>>, _ word: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        base + (ThreadStripe.current &* words &+ word)
     }
 
     /// Word `word` of stripe `stripe` in the stripes at `base`.
@@ -84,8 +77,6 @@ struct CallCounters: ~Copyable, Sendable {
     @usableFromInline let slow = Atomic<UInt64>(0)
     @usableFromInline let probe = ContentionProbe()
     @usableFromInline let stripes = Stripes()
-    /// ``ThreadStripe/key``, copied so the call path reads no lazily initialised global.
-    @usableFromInline let stripeKey = ThreadStripe.key
 
     init() {}
 
@@ -93,7 +84,7 @@ struct CallCounters: ~Copyable, Sendable {
     @inlinable
     func increment(_ kind: Kind) {
         if let base = stripes.base {
-            Stripes.mine(base, kind.rawValue, key: stripeKey).pointee.wrappingAdd(1, ordering: .relaxed)
+            Stripes.mine(base, kind.rawValue).pointee.wrappingAdd(1, ordering: .relaxed)
             return
         }
         let before: UInt64
@@ -104,10 +95,10 @@ struct CallCounters: ~Copyable, Sendable {
         case .rejected: before = rejected.wrappingAdd(1, ordering: .relaxed).oldValue
         case .slow: before = slow.wrappingAdd(1, ordering: .relaxed).oldValue
         }
-        // The probe looks at the writing thread on one count in `probeInterval`: finding the thread
-        // (a pthread key) costs more than the count itself, and two threads taking turns still show
-        // within a few thousand counts.
-        if before & (Self.probeInterval &- 1) == 0 && probe.isContended(ThreadStripe.current(stripeKey)) { stripes.install() }
+        // The probe looks at the writing thread on one count in `probeInterval`: comparing threads on
+        // every count would cost the single thread a few instructions per call, and two threads taking
+        // turns still show within a few thousand counts.
+        if before & (Self.probeInterval &- 1) == 0 && probe.isContended(ThreadStripe.current) { stripes.install() }
     }
 
     /// How often an unstriped count samples the writing thread (a power of two).
@@ -161,30 +152,25 @@ struct ContentionProbe: ~Copyable, Sendable {
 }
 
 /// Gives each thread its own stripe index: threads are numbered in the order they first count
-/// something, so up to ``Stripes/count`` threads never share a stripe. The number lives in a
-/// pthread key (a few instructions to read), not in a hash of the thread's identity, which could
-/// collide.
+/// something, so up to ``Stripes/count`` threads never share a stripe. The number lives in a C
+/// thread-local word (one load), not in a pthread key (a library call costing more than the count it
+/// serves) nor in a hash of the thread's identity, which could collide.
 @usableFromInline
 enum ThreadStripe {
-    @usableFromInline static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        let rc = pthread_key_create(&key, nil)
-        precondition(rc == 0, "pthread_key_create failed: \(rc)")
-        return key
-    }()
     static let next = Atomic<Int>(0)
 
     /// The calling thread's stripe, in `0..<Stripes.count`.
     @inlinable
-    static func current(_ key: pthread_key_t) -> Int {
-        if let stored = pthread_getspecific(key) { return (Int(bitPattern: stored) &- 1) & (Stripes.count &- 1) }
-        return assign(key)
+    static var current: Int {
+        let stored = c_breaker_thread_stripe_get()
+        if stored != 0 { return (Int(bitPattern: stored) &- 1) & (Stripes.count &- 1) }
+        return assign()
     }
 
     @usableFromInline
-    static func assign(_ key: pthread_key_t) -> Int {
+    static func assign() -> Int {
         let stripe = next.wrappingAdd(1, ordering: .relaxed).oldValue & (Stripes.count - 1)
-        pthread_setspecific(key, UnsafeRawPointer(bitPattern: stripe + 1))
+        c_breaker_thread_stripe_set(UInt(stripe + 1))
         return stripe
     }
 }

@@ -23,7 +23,6 @@ struct DeferredSuccesses: ~Copyable, Sendable {
     private let probe = ContentionProbe()
     /// One word per thread stripe, laid out like ``shared``; installed once contention shows.
     private let stripes = Stripes()
-    private let stripeKey = ThreadStripe.key
 
     /// Parks one success of bucket `bucket` for the window `windowTag` names (8 bits); returns `false`
     /// when it cannot (the word holds another tag or is full, or the bucket does not fit the tag), and
@@ -31,8 +30,8 @@ struct DeferredSuccesses: ~Copyable, Sendable {
     func add(bucket: Int64, tag windowTag: UInt64) -> Bool {
         guard bucket >= 0, bucket < 1 << Self.bucketBits else { return false }
         let tag = ((windowTag & 0xFF) << (Self.bucketBits + Self.countBits)) | (UInt64(bucket) << Self.countBits)
-        if let base = stripes.base { return Self.park(tag, in: Stripes.mine(base, 0, key: stripeKey).pointee) }
-        if probe.isContended(ThreadStripe.current(stripeKey)) { stripes.install() }
+        if let base = stripes.base { return Self.park(tag, in: Stripes.mine(base, 0).pointee) }
+        if probe.isContended(ThreadStripe.current) { stripes.install() }
         return Self.park(tag, in: shared)
     }
 
