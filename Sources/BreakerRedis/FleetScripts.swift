@@ -49,7 +49,7 @@ enum FleetScripts {
         """
 
     /// Stores and publishes a change unless the stored one is as new or newer.
-    /// KEYS: state. ARGV: head, open ms (-1), channel, ttl ms, "1" if only a fleet not closed takes it.
+    /// KEYS: state. ARGV: head, until ms (the open period or the ramp remaining, -1 for none), channel, ttl ms, "1" if only a fleet not closed takes it.
     /// Returns {1} when published, {0, stored, now} when stale, {2} when the fleet is closed (quorum).
     /// `PUBLISH` on a single node; `SPUBLISH` in a cluster (the channel shares the keys' slot).
     private static func publishBody(sharded: Bool) -> String {
@@ -64,11 +64,11 @@ enum FleetScripts {
         if ARGV[5] == '1' and (not current or string.find(current, ' closed ', 1, true)) then
           return {2}
         end
-        local open = tonumber(ARGV[2])
+        local remaining = tonumber(ARGV[2])
         local untilMs = -1
-        if open >= 0 then untilMs = now + open end
+        if remaining >= 0 then untilMs = now + remaining end
         redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. string.format('%.0f', untilMs), 'PX', ARGV[4])
-        redis.call('PUBLISH', ARGV[3], ARGV[1] .. ' ' .. string.format('%.0f', open))
+        redis.call('PUBLISH', ARGV[3], ARGV[1] .. ' ' .. string.format('%.0f', remaining))
         return {1}
         """
 
@@ -79,7 +79,7 @@ enum FleetScripts {
 
     /// A local trip's vote in a quorum: records it, and publishes the opening when enough instances
     /// (at least `minimum`, and at least `fraction` of those alive) tripped within the window.
-    /// KEYS: state, votes. ARGV: head, open ms, channel, ttl ms, "0", instance, window ms, minimum,
+    /// KEYS: state, votes. ARGV: head, until ms, channel, ttl ms, "0", instance, window ms, minimum,
     /// fraction, instances alive (from the last heartbeat). Returns {3, votes, needed} when short of
     /// the quorum.
     static func vote(sharded: Bool) -> RedisScript { sharded ? voteSharded : votePlain }

@@ -295,7 +295,7 @@ public final class RedisFleet: Service, Sendable {
         let keys = storage.keys
         let sharded = try await transport.usesShardedPubSub()
         var arguments = [
-            FleetSnapshotCoding.head(snapshot), String(FleetSnapshotCoding.openMilliseconds(snapshot)), keys.channel,
+            FleetSnapshotCoding.head(snapshot), String(FleetSnapshotCoding.untilMilliseconds(snapshot)), keys.channel,
             String(configuration.keyLifetime.milliseconds), "0",
         ]
         let reply: RESPValue

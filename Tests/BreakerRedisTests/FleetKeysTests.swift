@@ -48,10 +48,11 @@ struct FleetKeysTests {
         let snapshots = [
             CircuitSnapshot(state: .open, mode: .normal, failureCount: 3, consecutiveTrips: 2, openRemaining: .milliseconds(1_500), epoch: 7, origin: .max),
             CircuitSnapshot(state: .closed, mode: .metricsOnly, epoch: 1, origin: 5),
+            CircuitSnapshot(state: .closed, mode: .normal, rampRemaining: .milliseconds(2_250), epoch: 3, origin: 4),
             CircuitSnapshot(state: .halfOpen, mode: .normal, failureCount: 0, consecutiveTrips: 1, epoch: .max, origin: 0),
         ]
         for snapshot in snapshots {
-            let line = FleetSnapshotCoding.head(snapshot) + " " + String(FleetSnapshotCoding.openMilliseconds(snapshot))
+            let line = FleetSnapshotCoding.head(snapshot) + " " + String(FleetSnapshotCoding.untilMilliseconds(snapshot))
             #expect(FleetSnapshotCoding.decode(line) == snapshot)
         }
         // The ordering prefix sorts as the snapshots do.

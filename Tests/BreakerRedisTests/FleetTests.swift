@@ -21,7 +21,10 @@ struct FleetTests {
         let task: Task<Void, any Error>
         let metrics = TestMetrics()
 
-        init(_ redis: RedisDeployment.Running, name: String = "payments", mode: FleetMode = .shared, failMax: Int = 2, resetTimeout: Duration = .milliseconds(500)) throws {
+        init(
+            _ redis: RedisDeployment.Running, name: String = "payments", mode: FleetMode = .shared, failMax: Int = 2,
+            resetTimeout: Duration = .milliseconds(500), recoveryRamp: RecoveryRamp? = nil
+        ) throws {
             let client = try redis.configuration {
                 $0.reconnectDelay = .milliseconds(50)
                 $0.maximumReconnectDelay = .milliseconds(200)
@@ -36,6 +39,7 @@ struct FleetTests {
             policy.failMax = failMax
             policy.resetTimeout = resetTimeout
             policy.halfOpen.maxTrialDuration = .seconds(2)
+            policy.recoveryRamp = recoveryRamp
             breaker = try CircuitBreaker(name: name, validating: policy, storage: fleet.storage(named: name, mode: mode))
             task = Task { try await fleet.run() }
         }
@@ -89,6 +93,35 @@ struct FleetTests {
         gate.open()
         for call in calls { _ = await call.value }
         try await eventually("the trial's success closes everyone") { instances.allSatisfy { $0.breaker.state == .closed } }
+    }
+
+    @Test(arguments: RedisDeployment.all) func theWholeFleetRampsUpTogetherAfterOneTrial(_ deployment: RedisDeployment) async throws {
+        let redis = try await deployment.start()
+        let ramp = RecoveryRamp.linear(over: .seconds(60), from: 0.1)
+        let instances = try (0..<3).map { _ in try Instance(redis, resetTimeout: Duration.milliseconds(300).scaled, recoveryRamp: ramp) }
+        for instance in instances { try await instance.sharing() }
+        instances[0].fail(2)
+        try await eventually("all open") { instances.allSatisfy { $0.breaker.state == .open } }
+        try await Task.sleep(for: Duration.milliseconds(400).scaled)  // past every open period
+        for instance in instances { _ = try? instance.breaker.call { 1 } }  // the lease holder's trial closes the circuit
+        try await eventually("closed everywhere") { instances.allSatisfy { $0.breaker.state == .closed } }
+        // Every instance ramps to the end the trial's instance published (its ramp's end on the server's
+        // clock), not from the moment the news reached it: the fleet admits one rising fraction.
+        let remaining = instances.compactMap { $0.breaker.snapshot().rampRemaining }
+        #expect(remaining.count == 3, "every instance is ramping: \(remaining)")
+        #expect(remaining.allSatisfy { $0 > .seconds(50) && $0 <= .seconds(60) }, "\(remaining)")
+        #expect(remaining.max()! - remaining.min()! < Duration.milliseconds(500).scaled, "one end for the fleet: \(remaining)")
+        for instance in instances {
+            let fraction = instance.breaker.metrics.admittedFraction
+            #expect(fraction >= 0.1 && fraction < 0.25, "\(fraction)")
+        }
+        // An instance that starts now reads the stored change and joins the same ramp.
+        let late = try Instance(redis, recoveryRamp: ramp)
+        try await late.sharing()
+        try await eventually("the late instance ramps too") { late.breaker.snapshot().rampRemaining != nil }
+        let joined = late.breaker.snapshot().rampRemaining!
+        let first = instances[0].breaker.snapshot().rampRemaining!
+        #expect(max(joined, first) - min(joined, first) < Duration.milliseconds(500).scaled, "\(joined) against \(first)")
     }
 
     @Test(arguments: RedisDeployment.all) func withRedisGoneCallsFlowOnLocalDecisionsAndTheFleetConvergesWhenItReturns(_ deployment: RedisDeployment) async throws {

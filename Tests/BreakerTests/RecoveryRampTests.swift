@@ -136,6 +136,83 @@ struct RecoveryRampTests {
         #expect("\(ramp)" == "linear over 20.0 seconds from 25 %")
     }
 
+    // MARK: One ramp for every circuit that shares the recovery
+
+    /// A circuit on `storage` that ramps over 10 s from 10 % and has been open since `clock`'s start.
+    static func waiting(on storage: some CircuitBreakerStorage, clock: ManualClock) -> CircuitBreaker {
+        var configuration = CircuitBreaker.Configuration()
+        configuration.resetTimeout = .seconds(60)
+        configuration.recoveryRamp = .linear(over: .seconds(10))
+        let breaker = CircuitBreaker(name: "elsewhere", configuration: configuration, storage: storage, clock: clock)
+        breaker.open()
+        return breaker
+    }
+
+    @Test func theCloseAfterATrialCarriesTheRampAndASnapshotWhatIsLeftOfIt() {
+        let journal = Journal()
+        let clock = ManualClock()
+        let breaker = Self.waiting(on: journal, clock: clock)
+        clock.advance(by: .seconds(60))
+        _ = try? breaker.call {}  // the trial closes the circuit
+        let close = journal.changes.last?.snapshot
+        #expect(close?.state == .closed && close?.rampRemaining == .seconds(10), "\(String(describing: close))")
+        clock.advance(by: .seconds(4))
+        #expect(breaker.snapshot().rampRemaining == .seconds(6))
+        clock.advance(by: .seconds(6))
+        #expect(breaker.snapshot().rampRemaining == nil, "the ramp is over")
+        breaker.open()
+        breaker.close()
+        #expect(journal.changes.last?.snapshot.rampRemaining == nil, "closed by hand: no ramp")
+    }
+
+    @Test func aCloseWithARampAppliedFromElsewhereRampsHereToTheSameEnd() {
+        let clock = ManualClock()
+        let storage = InMemoryStorage()
+        let breaker = Self.waiting(on: storage, clock: clock)
+        clock.advance(by: .seconds(1))
+        // Another instance ran the trial 4 s ago: 6 s of its ramp are left.
+        #expect(storage.apply(CircuitSnapshot(state: .closed, rampRemaining: .seconds(6), epoch: 10, origin: 1)))
+        #expect(breaker.state == .closed)
+        #expect(abs(breaker.metrics.admittedFraction - 0.46) < 1e-9, "where the other instance is: 10 % + 90 % × 4/10")
+        let (admitted, rejections) = Self.offer(10_000, to: breaker)
+        #expect(abs(Double(admitted) / 10_000 - 0.46) < 0.02)
+        #expect(rejections.allSatisfy { $0.reason == .rampingUp && $0.retryAfter <= .seconds(6) })
+        clock.advance(by: .seconds(6))
+        #expect(Self.offer(1_000, to: breaker).admitted == 1_000, "both ramps end together")
+    }
+
+    @Test func aRemoteRampIsCappedByTheLocalOneAndARemoteCloseWithoutOneEndsIt() {
+        let clock = ManualClock()
+        let storage = InMemoryStorage()
+        let breaker = Self.waiting(on: storage, clock: clock)
+        #expect(storage.apply(CircuitSnapshot(state: .closed, rampRemaining: .seconds(300), epoch: 10, origin: 1)))
+        #expect(breaker.metrics.admittedFraction == 0.1, "a longer ramp elsewhere: this circuit's own, from its start")
+        #expect(storage.apply(CircuitSnapshot(state: .closed, epoch: 11, origin: 1)))
+        #expect(breaker.metrics.admittedFraction == 1, "closed elsewhere by hand: every call goes")
+        #expect(Self.offer(100, to: breaker).admitted == 100)
+    }
+
+    @Test func aCircuitWithoutARampTakesNoneFromElsewhere() {
+        let clock = ManualClock()
+        let storage = InMemoryStorage()
+        let breaker = CircuitBreaker(name: "no-ramp", resetTimeout: .seconds(60), storage: storage, clock: clock)
+        breaker.open()
+        #expect(storage.apply(CircuitSnapshot(state: .closed, rampRemaining: .seconds(6), epoch: 10, origin: 1)))
+        #expect(Self.offer(100, to: breaker).admitted == 100)
+        #expect(breaker.snapshot().rampRemaining == nil)
+    }
+
+    @Test func aSnapshotRestoredMidRampRampsOnFromTheFirstLook() {
+        let clock = ManualClock()
+        var configuration = CircuitBreaker.Configuration()
+        configuration.recoveryRamp = .linear(over: .seconds(10))
+        let restored = InMemoryStorage(restoring: CircuitSnapshot(state: .closed, rampRemaining: .seconds(5)))
+        let breaker = CircuitBreaker(name: "restarted", configuration: configuration, storage: restored, clock: clock)
+        #expect(abs(breaker.metrics.admittedFraction - 0.55) < 1e-9)
+        clock.advance(by: .seconds(5))
+        #expect(breaker.metrics.admittedFraction == 1)
+    }
+
     @Test func invalidRampsNameTheField() {
         func field(_ ramp: RecoveryRamp) -> String? {
             var configuration = CircuitBreaker.Configuration()

@@ -40,7 +40,8 @@ struct CircuitCore: Sendable {
             let remaining = change.openUntil.map { $0 == .max ? Duration(nanoseconds: .max) : Duration(nanoseconds: max(0, $0 - now)) }
             let snapshot = CircuitSnapshot(
                 state: change.state, mode: change.mode, failureCount: change.failureCount, consecutiveTrips: change.consecutiveTrips,
-                openRemaining: remaining, epoch: change.epoch, origin: change.origin)
+                openRemaining: remaining, rampRemaining: change.rampUntil.map { Duration(nanoseconds: max(0, $0 - now)) }, epoch: change.epoch,
+                origin: change.origin)
             pending.append(
                 CircuitChange(
                     sequence: sequence, previousState: change.previousState, previousMode: change.previousMode, snapshot: snapshot,

@@ -36,6 +36,8 @@ struct CircuitMachine: Sendable {
     private(set) var openUntil: Nanoseconds = 0
     /// For an open circuit with no `openedAt`: how long it stays open from the first look.
     private var openDurationFromFirstLook: Nanoseconds?
+    /// For a circuit restored closed and ramping up: how long the ramp goes on from the first look.
+    private var rampFromFirstLook: Nanoseconds?
     /// When the current state was entered; `nil` until the first event with a clock reading.
     private(set) var stateSince: Nanoseconds?
     /// While the circuit recovers after its trials succeeded (``RecoveryRamp``): when the ramp ends.
@@ -73,13 +75,14 @@ struct CircuitMachine: Sendable {
 
     init(
         state: CircuitState = .closed, consecutiveFailures: Int = 0, consecutiveTrips: Int = 0, mode: OperatingMode = .normal,
-        openRemaining: Nanoseconds? = nil, epoch: UInt64 = 0, origin: UInt64 = 0, localOrigin: UInt64
+        openRemaining: Nanoseconds? = nil, rampRemaining: Nanoseconds? = nil, epoch: UInt64 = 0, origin: UInt64 = 0, localOrigin: UInt64
     ) {
         self.state = state
         self.consecutiveFailures = consecutiveFailures
         self.consecutiveTrips = consecutiveTrips
         self.mode = mode
         self.openDurationFromFirstLook = openRemaining
+        self.rampFromFirstLook = state == .closed && mode == .normal ? rampRemaining : nil
         self.epoch = epoch
         self.origin = origin
         self.localOrigin = localOrigin
@@ -90,6 +93,10 @@ struct CircuitMachine: Sendable {
     mutating func anchor(now: Nanoseconds, policy: MachinePolicy) {
         if state == .open, openedAt == nil, mode == .normal {
             startOpenPeriod(at: now, duration: openDurationFromFirstLook ?? policy.resetTimeout)
+        }
+        if let remaining = rampFromFirstLook {
+            rampFromFirstLook = nil
+            if let ramp = policy.recoveryRamp, remaining > 0 { rampUntil = now.addingSaturating(min(remaining, ramp.duration.nanoseconds)) }
         }
         if stateSince == nil { stateSince = now }
     }
@@ -216,8 +223,8 @@ struct CircuitMachine: Sendable {
             consecutiveFailures = 0
             trialSuccesses += 1
             if trialSuccesses >= policy.successesToClose {
-                enter(.closed, at: now, cause: TransitionCause(.trialsSucceeded), changes: &changes)
-                if let ramp = policy.recoveryRamp { rampUntil = now.addingSaturating(ramp.duration.nanoseconds) }
+                let ramp = policy.recoveryRamp.map { now.addingSaturating($0.duration.nanoseconds) }
+                enter(.closed, at: now, rampUntil: ramp, cause: TransitionCause(.trialsSucceeded), changes: &changes)
             }
             return .counted
         case .failure:
@@ -352,7 +359,14 @@ struct CircuitMachine: Sendable {
         if snapshot.state != previousState {
             state = snapshot.state
             stateSince = now
+            throttledUntil = nil
             if state == .closed, let windowKind { window = OutcomeWindow(windowKind) }
+        }
+        // A ramp started elsewhere goes on here, to the same end: the fleet's traffic follows one ramp.
+        // Its length is this circuit's own (a circuit without a ramp takes none).
+        rampUntil = nil
+        if state == .closed, mode == .normal, let ramp = policy.recoveryRamp, let remaining = snapshot.rampRemaining, remaining > .zero {
+            rampUntil = now.addingSaturating(min(remaining, ramp.duration).nanoseconds)
         }
         if state == .open {
             if mode == .forcedOpen {
@@ -397,8 +411,8 @@ struct CircuitMachine: Sendable {
     // MARK: Transitions
 
     private mutating func enter(
-        _ target: CircuitState, at now: Nanoseconds, openFor duration: Nanoseconds? = nil, cause: TransitionCause,
-        previousMode: OperatingMode? = nil, changes: inout MachineChanges
+        _ target: CircuitState, at now: Nanoseconds, openFor duration: Nanoseconds? = nil, rampUntil rampEnd: Nanoseconds? = nil,
+        cause: TransitionCause, previousMode: OperatingMode? = nil, changes: inout MachineChanges
     ) {
         let previousState = state
         state = target
@@ -408,7 +422,7 @@ struct CircuitMachine: Sendable {
         trialSuccesses = 0
         trialStarts.removeAll()
         reopenPending = false
-        rampUntil = nil
+        rampUntil = rampEnd  // set before the commit: the change carries the ramp to the fleet
         throttledUntil = nil
         if target == .closed {
             consecutiveFailures = 0
@@ -432,7 +446,8 @@ struct CircuitMachine: Sendable {
         MachineChange(
             previousState: previousState, previousMode: previousMode, cause: cause, isTransition: isTransition, state: state, mode: mode,
             failureCount: consecutiveFailures, consecutiveTrips: consecutiveTrips,
-            openUntil: state == .open ? (mode == .forcedOpen ? .max : openUntil) : nil, epoch: epoch, origin: origin)
+            openUntil: state == .open ? (mode == .forcedOpen ? .max : openUntil) : nil, rampUntil: rampingUntil, epoch: epoch,
+            origin: origin)
     }
 
     private mutating func startOpenPeriod(at now: Nanoseconds, duration: Nanoseconds) {
@@ -489,7 +504,12 @@ struct CircuitMachine: Sendable {
         CircuitSnapshot(
             state: state, mode: mode, failureCount: consecutiveFailures, consecutiveTrips: consecutiveTrips,
             openRemaining: state == .open ? retryAfter(now: now, policy: policy).map { Duration(nanoseconds: $0) } : nil,
-            epoch: epoch, origin: origin)
+            rampRemaining: rampingUntil.flatMap { $0 > now ? Duration(nanoseconds: $0 - now) : nil }, epoch: epoch, origin: origin)
+    }
+
+    /// The end of the recovery ramp under way, if the circuit is closed in normal mode and ramping.
+    private var rampingUntil: Nanoseconds? {
+        state == .closed && mode == .normal ? rampUntil : nil
     }
 }
 
@@ -498,8 +518,8 @@ extension CircuitMachine {
         self.init(
             state: snapshot.state, consecutiveFailures: max(0, snapshot.failureCount),
             consecutiveTrips: max(0, snapshot.consecutiveTrips), mode: snapshot.mode,
-            openRemaining: snapshot.openRemaining.map { max(0, $0.nanoseconds) }, epoch: snapshot.epoch, origin: snapshot.origin,
-            localOrigin: localOrigin)
+            openRemaining: snapshot.openRemaining.map { max(0, $0.nanoseconds) }, rampRemaining: snapshot.rampRemaining?.nanoseconds,
+            epoch: snapshot.epoch, origin: snapshot.origin, localOrigin: localOrigin)
     }
 }
 

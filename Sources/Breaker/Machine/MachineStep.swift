@@ -24,6 +24,8 @@ struct MachineChange: Sendable, Equatable {
     var failureCount: Int
     var consecutiveTrips: Int
     var openUntil: Nanoseconds?
+    /// The end of the recovery ramp this change started or kept, while closed and ramping.
+    var rampUntil: Nanoseconds?
     var epoch: UInt64
     var origin: UInt64
 }

@@ -20,6 +20,10 @@ public struct CircuitSnapshot: Sendable, Hashable, Codable {
     public var consecutiveTrips: Int
     /// For an open circuit, the time left before a trial is allowed; `nil` otherwise.
     public var openRemaining: Duration?
+    /// For a closed circuit coming back through a ``RecoveryRamp``, the time left before it admits every
+    /// call; `nil` otherwise. A circuit that applies the snapshot ramps up to the same end, so a fleet's
+    /// instances admit the same rising fraction together.
+    public var rampRemaining: Duration?
     /// The number of changes behind this state, across every process that shares the circuit.
     public var epoch: UInt64
     /// Which circuit instance made the change (random per ``InMemoryStorage``); breaks epoch ties.
@@ -28,13 +32,14 @@ public struct CircuitSnapshot: Sendable, Hashable, Codable {
     /// Creates a snapshot, for example to restore a circuit that was open when the process stopped.
     public init(
         state: CircuitState, mode: OperatingMode = .normal, failureCount: Int = 0, consecutiveTrips: Int = 0,
-        openRemaining: Duration? = nil, epoch: UInt64 = 0, origin: UInt64 = 0
+        openRemaining: Duration? = nil, rampRemaining: Duration? = nil, epoch: UInt64 = 0, origin: UInt64 = 0
     ) {
         self.state = state
         self.mode = mode
         self.failureCount = failureCount
         self.consecutiveTrips = consecutiveTrips
         self.openRemaining = openRemaining
+        self.rampRemaining = rampRemaining
         self.epoch = epoch
         self.origin = origin
     }
