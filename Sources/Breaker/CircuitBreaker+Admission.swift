@@ -38,6 +38,17 @@ extension CircuitBreaker {
         }
     }
 
+    /// Admits a call that only the adaptive throttle decides, or throws its rejection; the throttle slot
+    /// of its request, or 0 when the general path must decide (see ``Circuit/admitThrottled(_:time:)``).
+    @usableFromInline
+    func admitThrottled(_ word: UInt64) throws(CircuitBreakerError) -> UInt64 {
+        do {
+            return try circuit.admitThrottled(word, time: time)
+        } catch {
+            throw reject(error)
+        }
+    }
+
     /// The rejection of a call that the circuit turned away without its lock, or `nil` when its locked
     /// path must decide (see ``Circuit/rejectionWithoutLock(_:time:)``).
     @usableFromInline

@@ -20,6 +20,7 @@ extension CircuitBreaker {
         guard flags & Flags.generalPath == 0, Circuit.admitsFreely(word) else {
             // A rejection is thrown from here, once, untyped: no typed error travels up the admission.
             if Circuit.mayRejectWithoutLock(word), let rejection = rejectionWithoutLock(word) { throw rejection }
+            if flags & Flags.generalPath == 0 && Circuit.onlyThrottles(word) { return try callThrottled(word, body) }
             return try callAdmitting(body)
         }
         if Circuit.timesCalls(word) { return try callTimed(word, body) }
@@ -54,6 +55,7 @@ extension CircuitBreaker {
         let flags = flags.load(ordering: .relaxed)
         guard flags & Flags.generalPath == 0, Circuit.admitsFreely(word) else {
             if Circuit.mayRejectWithoutLock(word), let rejection = rejectionWithoutLock(word) { throw rejection }
+            if flags & Flags.generalPath == 0 && Circuit.onlyThrottles(word) { return try await callThrottled(word, body) }
             return try await callAdmitting(body)
         }
         if Circuit.timesCalls(word) { return try await callTimed(word, body) }
@@ -145,6 +147,52 @@ extension CircuitBreaker {
         }
         recordSuccess(admitted)
         return result
+    }
+
+    /// The fast path while the adaptive throttle decides (``Circuit/onlyThrottles(_:)``): its lot
+    /// drawn without the lock, and a success that changes nothing but the throttle's accepts and the
+    /// counter settled without an admission record.
+    @inlinable
+    func callThrottled<R>(_ word: UInt64, _ body: () throws -> R) throws -> R {
+        let slot = try admitThrottled(word)
+        guard slot != 0 else { return try callAdmitting(body) }
+        let result: R
+        do {
+            result = try body()
+        } catch {
+            if case .throw(let breakerError) = recordError(Circuit.admittedFreely(word, throttleSlot: slot), error) { throw breakerError }
+            throw error
+        }
+        settleThrottled(word, slot)
+        return result
+    }
+
+    /// The async form of ``callThrottled(_:_:)``.
+    @inlinable
+    nonisolated(nonsending)
+    func callThrottled<R>(_ word: UInt64, _ body: nonisolated(nonsending) () async throws -> R) async throws -> R {
+        let slot = try admitThrottled(word)
+        guard slot != 0 else { return try await callAdmitting(body) }
+        let result: R
+        do {
+            result = try await body()
+        } catch {
+            if case .throw(let breakerError) = recordError(Circuit.admittedFreely(word, throttleSlot: slot), error) { throw breakerError }
+            throw error
+        }
+        settleThrottled(word, slot)
+        return result
+    }
+
+    /// Ends a throttled call's success: an accept and the counter when it changes nothing else.
+    @usableFromInline
+    func settleThrottled(_ word: UInt64, _ slot: UInt64) {
+        if circuit.successIsQuiet {
+            circuit.accept(slot)
+            counters.increment(.success)
+        } else {
+            recordSuccess(Circuit.admittedFreely(word, throttleSlot: slot))
+        }
     }
 
     // MARK: General path

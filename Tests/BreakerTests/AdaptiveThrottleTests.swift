@@ -79,6 +79,39 @@ struct AdaptiveThrottleTests {
         #expect(f.breaker.metrics.admittedFraction == 1)
     }
 
+    @Test func quietSuccessesWhileThrottlingCountTheirAcceptsOnTheFastPath() async {
+        // No listener and a trip policy a success cannot move: once one success has reset the failures in
+        // a row, the throttle's own fast path decides each call (no lock, no admission record), sync or
+        // async, and must still count every request and every accept.
+        let clock = ManualClock()
+        var configuration = CircuitBreaker.Configuration()
+        configuration.failMax = 100_000
+        configuration.throttle = AdaptiveThrottle(window: .seconds(10))
+        let breaker = CircuitBreaker(name: "quiet", configuration: configuration, clock: clock)
+        for _ in 0..<30 {
+            clock.advance(by: .milliseconds(10))
+            _ = try? breaker.call { throw Boom() }
+        }
+        var ran = 0
+        var rejected = 0
+        for i in 0..<300 {
+            clock.advance(by: .milliseconds(10))
+            do {
+                if i.isMultiple(of: 2) { try breaker.call { ran += 1 } } else { try await breaker.call { () async in ran += 1 } }
+            } catch {
+                rejected += 1
+            }
+        }
+        let word = breaker.circuit.word.load(ordering: .relaxed)
+        #expect(Circuit.onlyThrottles(word) && breaker.circuit.successIsQuiet, "the throttle's fast path decided")
+        #expect(rejected > 20 && ran > 20, "shed, and some calls let through: \(ran) ran, \(rejected) shed")
+        // The window holds every request (330, shed ones included) and every accept (each success).
+        let shed = configuration.throttle!.rejectionProbability(requests: 330, accepts: ran)
+        #expect(shed < 0.9, "below the cap, so the accepts show: \(shed)")
+        #expect(abs(breaker.metrics.admittedFraction - (1 - shed)) < 1e-12, "\(breaker.metrics.admittedFraction) against \(1 - shed)")
+        #expect(breaker.metrics.successes == ran && breaker.metrics.rejected == rejected)
+    }
+
     @Test func theTripPolicyStillOpensOnASustainedRateOfTheCallsAdmitted() {
         let f = Self.throttled(tripRate: 0.5)
         var reasons: Set<CircuitBreakerError.Reason> = []

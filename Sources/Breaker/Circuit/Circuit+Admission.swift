@@ -49,6 +49,13 @@ extension Circuit {
     @inlinable
     static func mayRejectWithoutLock(_ word: UInt64) -> Bool { word & PublishedWord.rejectsUntilDeadline != 0 }
 
+    /// Whether the adaptive throttle is all that decides a call under `word`: closed, throttling, not
+    /// ramping, calls not timed (see ``admitThrottled(_:time:)``).
+    @inlinable
+    static func onlyThrottles(_ word: UInt64) -> Bool {
+        word & (PublishedWord.throttling | PublishedWord.ramping | PublishedWord.timesCalls | PublishedWord.recordsNothing) == PublishedWord.throttling
+    }
+
     /// Whether a call admitted under `word` is timed (slow-call detection).
     @inlinable
     static func timesCalls(_ word: UInt64) -> Bool { word & PublishedWord.timesCalls != 0 }
@@ -65,8 +72,10 @@ extension Circuit {
 
     /// A call admitted on the fast path without timing, in the generation `word` was published in.
     @usableFromInline
-    static func admittedFreely(_ word: UInt64) -> Admitted {
-        Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: nil)
+    static func admittedFreely(_ word: UInt64, throttleSlot: UInt64 = 0) -> Admitted {
+        var admitted = Admitted(ticket: Ticket(generation: PublishedWord.generation(of: word), isTrial: false), start: nil)
+        admitted.throttleSlot = throttleSlot
+        return admitted
     }
 
     /// Reads the clock that times calls for slow-call detection.
@@ -155,17 +164,33 @@ extension Circuit {
                 throw Rejection(retryAfter: max(0, due - now), reason: .rampingUp)
             }
         }
-        var throttleSlot: UInt64 = 0
-        if let throttle {
-            throttleSlot = throttle._withUnsafeGuaranteedRef { $0.slot(at: now) }
-            let probability = throttle._withUnsafeGuaranteedRef { $0.request(inSlot: throttleSlot) }
-            if probability > 0 && drawLot() < probability {
-                throw Rejection(retryAfter: throttle._withUnsafeGuaranteedRef { $0.width }, reason: .throttled)
-            }
-        }
+        let throttleSlot = try throttle.map { throttle throws(Rejection) in try drawThrottleLot(throttle, at: now) } ?? 0
         var admitted = Self.timesCalls(word) ? try admitTimed(word, time: time, counters: counters) : Self.admittedFreely(word)
         admitted.throttleSlot = throttleSlot
         return admitted
+    }
+
+    /// Admits a call of a circuit that only the adaptive throttle decides (``onlyThrottles(_:)``), with
+    /// no lock and no admission record: returns the throttle slot its request was counted in, or 0
+    /// when the locked path must decide (the word changed, or the throttle's period is over).
+    @usableFromInline
+    func admitThrottled(_ word: UInt64, time: TimeSource) throws(Rejection) -> UInt64 {
+        let throttledUntil = throttleUntil.load(ordering: .acquiring)
+        let now = time.laggingNow()
+        guard let throttle, self.word.load(ordering: .acquiring) == word, now < throttledUntil else { return 0 }
+        return try drawThrottleLot(throttle, at: now)
+    }
+
+    /// Counts a request in the throttle's window and rejects it with the throttle's probability;
+    /// returns the slot the request was counted in.
+    @inline(__always)
+    private func drawThrottleLot(_ throttle: Unmanaged<ThrottleWindow>, at now: Nanoseconds) throws(Rejection) -> UInt64 {
+        let (slot, probability, width) = throttle._withUnsafeGuaranteedRef { window in
+            let slot = window.slot(at: now)
+            return (slot, window.request(inSlot: slot), window.width)
+        }
+        if probability > 0 && drawLot() < probability { throw Rejection(retryAfter: width, reason: .throttled) }
+        return slot
     }
 
     /// A lot uniform in 0..<1: the next step of a Weyl sequence, mixed (SplitMix64's finalizer). One

@@ -31,9 +31,7 @@ extension Circuit {
     /// (disabled): then nothing is counted or heard.
     @inline(__always)  // into ``CircuitBreaker/complete(_:outcome:error:slow:)``, every call's end
     func end(_ admitted: Admitted, _ outcome: CallOutcome, forcedSlow: Bool, time: TimeSource) -> Ending? {
-        if admitted.throttleSlot != 0, outcome != .failure, let throttle {  // the current window (a reconfigured one is new)
-            throttle._withUnsafeGuaranteedRef { $0.accept(inSlot: admitted.throttleSlot) }
-        }
+        if admitted.throttleSlot != 0, outcome != .failure { accept(admitted.throttleSlot) }
         let countedWhileRunning = admitted.running?._withUnsafeGuaranteedRef { $0.leave(slot: admitted.slot) } ?? false
         let word = word.load(ordering: .acquiring)
         if word & PublishedWord.recordsNothing != 0 { return nil }
@@ -48,6 +46,13 @@ extension Circuit {
             if threshold > 0 && duration >= threshold && !countedWhileRunning { ending.slow = true }
         }
         return ending
+    }
+
+    /// Counts an accept (anything but a failure) in the throttle slot its request was counted in, in the
+    /// current window (a reconfigured one is new).
+    @usableFromInline
+    func accept(_ throttleSlot: UInt64) {
+        throttle?._withUnsafeGuaranteedRef { $0.accept(inSlot: throttleSlot) }
     }
 
     /// Settles a success that needs no locked section: one that changes nothing, or one parked for a

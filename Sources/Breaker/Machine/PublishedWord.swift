@@ -40,10 +40,10 @@ struct PublishedWord: Sendable, Equatable {
     static let coarseBuckets: UInt64 = 1 << 11
     /// Closed and recovering (``RecoveryRamp``): a call is admitted without the lock if a uniform draw
     /// falls under `(now - rampFrom) / (openUntil - rampFrom)`, and `openUntil` is the ramp's end.
-    static let ramping: UInt64 = 1 << 12
+    @usableFromInline static let ramping: UInt64 = 1 << 12
     /// Closed with a failure in the adaptive throttle's window: a call is counted and admitted by the
     /// throttle's lot, without the lock, before `throttleUntil`.
-    static let throttling: UInt64 = 1 << 13
+    @usableFromInline static let throttling: UInt64 = 1 << 13
     @usableFromInline static let generationShift: UInt64 = 14
     /// Generations are kept to 50 bits, so that they fit the word whole.
     static let generationMask: UInt64 = (1 << 50) - 1
