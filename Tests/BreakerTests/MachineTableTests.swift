@@ -737,6 +737,33 @@ struct MachineTableTests {
         #expect(m.rampUntil == nil, "closed by hand: no ramp")
     }
 
+    /// The ramp travels with the close: the committed change carries its end, a snapshot what is left
+    /// of it; a closed snapshot from elsewhere with a ramp left starts one here to the same end (capped
+    /// at this circuit's own length), and any other applied snapshot ends a ramp under way.
+    @Test func theRampTravelsWithTheCloseAndIsTakenFromElsewhere() {
+        var configuration = CircuitBreaker.Configuration()
+        configuration.resetTimeout = .seconds(10)
+        configuration.recoveryRamp = .linear(over: .seconds(20), from: 0.2)
+        let p = MachinePolicy(configuration)
+        var m = CircuitMachine(localOrigin: 1)
+        m.anchor(now: Self.sec(100), policy: p)
+        _ = m.force(.halfOpen, now: Self.sec(100), openFor: p.resetTimeout)
+        guard case .admitted(let trial) = m.admit(now: Self.sec(101), policy: p).decision else { Issue.record("trial rejected"); return }
+        let close = m.record(.success, slow: false, ticket: trial, now: Self.sec(102), policy: p).changes.all
+        #expect(close.map(\.rampUntil) == [Self.sec(122)], "the close carries the ramp's end")
+        #expect(m.snapshot(now: Self.sec(112), policy: p).rampRemaining == .seconds(10))
+        #expect(m.snapshot(now: Self.sec(122), policy: p).rampRemaining == nil, "over at its end")
+
+        var other = CircuitMachine(state: .open, localOrigin: 2)
+        other.anchor(now: Self.sec(200), policy: p)
+        _ = other.applyRemote(CircuitSnapshot(state: .closed, rampRemaining: .seconds(5), epoch: 9, origin: 1), now: Self.sec(201), policy: p)
+        #expect(other.state == .closed && other.rampUntil == Self.sec(206))
+        _ = other.applyRemote(CircuitSnapshot(state: .closed, rampRemaining: .seconds(90), epoch: 10, origin: 1), now: Self.sec(202), policy: p)
+        #expect(other.rampUntil == Self.sec(222), "no longer than this circuit's own ramp")
+        _ = other.applyRemote(CircuitSnapshot(state: .open, openRemaining: .seconds(3), epoch: 11, origin: 1), now: Self.sec(203), policy: p)
+        #expect(other.rampUntil == nil, "opened elsewhere: the ramp is over")
+    }
+
     /// A failure of a closed circuit with a throttle starts (or extends) the throttle's watch: the
     /// published word sends calls to the throttle (no `admitsFreely`) until a window after the latest
     /// failure; the first admission past it ends the watch. Successes do not extend it; a transition ends it.

@@ -43,6 +43,8 @@ struct ModelConfig {
     var permittedCalls = 1
     var successesToClose = 1
     var maxTrialDuration: Int? = 60_000
+    /// After trials close the circuit: ramp up over `duration` ms from `initial` of the calls.
+    var ramp: (duration: Int, initial: Double)? = nil
 }
 
 /// What a caller of `breaker.call` sees.
@@ -127,6 +129,13 @@ final class ReferenceModel {
     /// A slot closed to joining: it held running calls when the generation changed, which settled them;
     /// later calls in it are not tracked.
     var closedSlot: Int?
+    /// While the circuit ramps up after its trials closed it: when the ramp ends.
+    var rampUntil: Int?
+    /// The lots ramp admissions draw: the documented sequence, SplitMix64 from 0, one lot per
+    /// admission while ramping.
+    var lots = SeededRandom(seed: 0)
+    /// Why the last rejected admission was rejected (`CircuitBreakerError.Reason`'s description).
+    var rejection = "open"
 
     init(config: ModelConfig) { self.config = config }
 
@@ -168,6 +177,7 @@ final class ReferenceModel {
         events.append(.stateChange(state, target))
         state = target
         newGeneration()
+        rampUntil = nil
         runningTrials = []
         trialSuccesses = 0
         if target == .closed {
@@ -250,6 +260,7 @@ final class ReferenceModel {
 
     /// Admission at `now`: a ticket, or nil for a rejection.
     func admit() -> Ticket? {
+        rejection = "open"
         if mode == .disabled { return Ticket(generation: generation, isTrial: false, start: now) }  // nothing is heard
         if mode == .metricsOnly {
             _ = claimRunningCalls()
@@ -262,6 +273,19 @@ final class ReferenceModel {
         }
         switch state {
         case .closed:
+            if let end = rampUntil, let ramp = config.ramp {
+                if now >= end {
+                    rampUntil = nil
+                } else {
+                    // A lot under the fraction the ramp admits now gets in.
+                    let fraction = ramp.initial + (1 - ramp.initial) * Double(now - (end - ramp.duration)) / Double(ramp.duration)
+                    if lots.unit() >= fraction {
+                        rejected += 1
+                        rejection = "rampingUp"
+                        return nil
+                    }
+                }
+            }
             if claimRunningCalls() { return admit() }  // opened: decide again
             events.append(.beforeCall)
             return closedTicket()
@@ -330,7 +354,10 @@ final class ReferenceModel {
                 releaseTrial(ticket)
                 failureCount = 0
                 trialSuccesses += 1
-                if trialSuccesses >= config.successesToClose { enter(.closed) }
+                if trialSuccesses >= config.successesToClose {
+                    enter(.closed)
+                    if let ramp = config.ramp { rampUntil = now + ramp.duration }
+                }
             case .failure:
                 failureCount += 1
                 trip()

@@ -10,6 +10,15 @@
 // breaker opens once half of at least 10 calls failed (the 10th: 7 of 10), for the 3 s the server
 // asked; the storefront answers from its fallback meanwhile, and the first request after that is the
 // trial that closes the breaker again.
+//
+// Overload, as `scripts/storefront-overload.sh` runs it under wrk:
+//
+//     swift run -c release StorefrontExample 8080 8081 --capacity 8 [--limiter]
+//
+// With `--capacity N` the inventory is never flaky but has a capacity: a request takes 10 ms while at
+// most N are in flight, and proportionally longer past that (they share it), and the storefront gives
+// each request 100 ms. With `--limiter` the inventory's breaker also bounds the requests in flight with
+// an AIMD concurrency limit that backs off on failures and on requests slower than 50 ms.
 import AsyncHTTPClient
 import Breaker
 import BreakerHTTPClient
@@ -21,20 +30,27 @@ import Prometheus
 import ServiceLifecycle
 import Synchronization
 
-let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
+let options = Array(CommandLine.arguments.dropFirst())
+let arguments = options.prefix { !$0.hasPrefix("--") }.compactMap { Int($0) }
 let port = arguments.first ?? 8080
 let inventoryPort = arguments.dropFirst().first ?? 8081
+let capacity = options.firstIndex(of: "--capacity").flatMap { options.index(after: $0) < options.endIndex ? Int(options[$0 + 1]) : nil }
+let limited = options.contains("--limiter")
 
 // Metrics: swift-metrics records into this registry; /metrics serves it.
 let registry = PrometheusCollectorRegistry()
 MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
-// The flaky downstream.
+// The flaky downstream, or with `--capacity` one that slows down under load.
 let served = Atomic<Int>(0)
+let inFlight = Atomic<Int>(0)
 let inventoryRouter = Router()
 inventoryRouter.get("stock/:id") { _, context -> Response in
-    let number = served.add(1, ordering: .relaxed).newValue
-    if (4...10).contains(number) {
+    if let capacity {
+        let running = inFlight.add(1, ordering: .relaxed).newValue
+        defer { inFlight.subtract(1, ordering: .relaxed) }
+        try await Task.sleep(for: .milliseconds(10) * max(1, Double(running) / Double(capacity)))
+    } else if (4...10).contains(served.add(1, ordering: .relaxed).newValue) {
         return Response(status: .serviceUnavailable, headers: [.retryAfter: "3"])
     }
     let id = context.parameters.get("id") ?? "?"
@@ -45,9 +61,19 @@ let inventory = Application(router: inventoryRouter, configuration: .init(addres
 // The storefront: each request for stock goes to the inventory through the host's breaker.
 // The defaults: its own HTTP client, a hang noticed within about a second, recovery as fast, and
 // metrics for each host, labelled with its breaker's name ("127.0.0.1:<inventory-port>").
-let http = try BreakerHTTPClient()
+var configuration = BreakerHTTPClient.Configuration()
+if capacity != nil {
+    configuration.timeout = .milliseconds(100)
+    if limited {
+        var limit = ConcurrencyLimiter.Configuration()
+        limit.algorithm = .aimd()
+        limit.initialLimit = 8
+        limit.drops = ConcurrencyLimiter.DropPolicy(failures: true, timeout: .milliseconds(50))
+        configuration.breaker.concurrencyLimit = limit
+    }
+}
+let http = try BreakerHTTPClient(configuration: configuration)
 let inventoryHost = "http://127.0.0.1:\(inventoryPort)"
-
 
 let router = Router()
 router.get("stock/:id") { _, context -> Response in
