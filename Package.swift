@@ -45,7 +45,7 @@ let package = Package(
         .default(enabledTraits: ["Redis", "HTTPClient"]),
     ],
     dependencies: [
-        // The core module `Breaker` has no dependencies. The API-only packages serve the observability
+        // The core module `Breaker` depends on no package (only on its own C target, a thread-local word). The API-only packages serve the observability
         // integrations, argument-parser the demo; the rest only the two traits.
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
