@@ -8,14 +8,19 @@ extension CircuitBreaker {
 
     /// Admits a call (telling listeners that want it) or throws the rejection.
     @usableFromInline
-    func admit() throws(CircuitBreakerError) -> Admitted {
+    func admit(holding held: HeldLimiterSlot? = nil) throws(CircuitBreakerError) -> Admitted {
         var admitted: Admitted
         do {
             admitted = try circuit.admit(time: time, counters: counters)
         } catch {
             throw reject(error)
         }
-        if flags.load(ordering: .relaxed) & Flags.limitsConcurrency != 0 { try takeLimiterSlot(&admitted) }
+        if let held {
+            admitted.limiter = held.limiter
+            admitted.limiterAdmission = held.admission
+        } else if flags.load(ordering: .relaxed) & Flags.limitsConcurrency != 0 {
+            try takeLimiterSlot(&admitted)
+        }
         // Timed for a listener (`.durations`): only calls that run, so rejections read no clock for it.
         if admitted.start == nil && flags.load(ordering: .relaxed) & Flags.timesAllCalls != 0 { admitted.start = time.now() }
         // Disabled: nothing is counted or heard.

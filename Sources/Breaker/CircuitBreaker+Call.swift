@@ -217,7 +217,7 @@ extension CircuitBreaker {
     @inlinable
     nonisolated(nonsending)
     func callAdmitting<R>(_ body: nonisolated(nonsending) () async throws -> R) async throws -> R {
-        let admitted = try admit()
+        let admitted = try await admitWaiting()
         let result: R
         do {
             result = flags.load(ordering: .relaxed) & Flags.hasWrappers == 0 ? try await body() : try await runMarked(body)
@@ -265,8 +265,8 @@ extension CircuitBreaker {
     ) async throws -> R {
         let admitted: Admitted
         do {
-            admitted = try admit()
-        } catch {
+            admitted = try await admitWaiting()
+        } catch let error as CircuitBreakerError {
             return try await fallback(error)
         }
         let result: R

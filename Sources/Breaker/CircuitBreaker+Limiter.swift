@@ -1,7 +1,8 @@
 import Synchronization
 
 /// A breaker's own concurrency limiter (``CircuitBreaker/Configuration/concurrencyLimit``): a call the
-/// circuit admits also takes one of its slots, without waiting, and gives it back with its outcome.
+/// circuit admits also takes one of its slots (an async call may first wait for one, up to the
+/// limiter's `maxWait`), and gives it back with its outcome.
 extension CircuitBreaker {
     /// The breaker's concurrency limiter, if its configuration sets a
     /// ``Configuration/concurrencyLimit``: read its ``ConcurrencyLimiter/limit`` and
@@ -42,6 +43,43 @@ extension CircuitBreaker {
         }
         admitted.limiter = limiter
         admitted.limiterAdmission = slot
+    }
+
+    /// Admits an async call: as ``admit(holding:)``, except that when the breaker's limiter may queue
+    /// (``ConcurrencyLimiter/Configuration/maxWait``) the call first takes one of its slots, waiting
+    /// for one up to that wait, and only then asks the circuit, so that no trial slot of the circuit is
+    /// held in the queue. A wait that runs out is the breaker's ``CircuitBreakerError/Reason/limited``
+    /// rejection; a task cancelled while it waits throws `CancellationError`; a slot the circuit then
+    /// turns away goes back unused (the limiter learns nothing from it).
+    @usableFromInline
+    nonisolated(nonsending)
+    func admitWaiting() async throws -> Admitted {
+        guard flags.load(ordering: .relaxed) & Flags.limitsConcurrency != 0, let unmanaged = limiter else { return try admit() }
+        let limiter = unmanaged.takeUnretainedValue()
+        guard limiter.configuration.maxWait != nil else { return try admit() }
+        let slot: ConcurrencyLimiter.Admission
+        if let free = limiter.admitWithoutWaiting() {
+            slot = free
+        } else {
+            do {
+                slot = try await limiter.admitAfterWaiting()
+            } catch is CircuitBreakerError {
+                throw reject(retryAfter: 0, reason: .limited)
+            }
+        }
+        do {
+            return try admit(holding: HeldLimiterSlot(limiter: unmanaged, admission: slot))
+        } catch {
+            limiter.finish(slot, .ignored)
+            throw error
+        }
+    }
+
+    /// A slot of the breaker's limiter taken before the circuit decided (see ``admitWaiting()``).
+    @usableFromInline
+    struct HeldLimiterSlot {
+        let limiter: Unmanaged<ConcurrencyLimiter>
+        let admission: ConcurrencyLimiter.Admission
     }
 
     /// Gives the slot of an ended call back to the limiter it came from, with what the limiter learns:

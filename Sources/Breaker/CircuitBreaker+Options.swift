@@ -20,8 +20,8 @@ extension CircuitBreaker {
     ) async throws -> Value {
         let admitted: Admitted
         do {
-            admitted = try admit()
-        } catch {
+            admitted = try await admitWaiting()
+        } catch let error as CircuitBreakerError {
             guard let fallback = options.fallback else { throw error }
             return try await fallback(error)
         }

@@ -55,8 +55,9 @@ extension CircuitBreaker {
         /// admitted by the circuit also takes a slot of the breaker's own limiter, or is rejected with
         /// ``CircuitBreakerError/Reason/limited`` (and the circuit counts nothing for it). The limiter
         /// learns from each call's outcome as the breaker judged it (a failure or a slow call is a
-        /// drop). Calls through the breaker never wait for a slot: for a bounded wait use a
-        /// ``ConcurrencyLimiter`` of your own. Each breaker has its own limiter, even on a shared circuit.
+        /// drop). With ``ConcurrencyLimiter/Configuration/maxWait``, an async call with no free slot
+        /// waits for one up to that long before the circuit decides (so no trial slot waits in the
+        /// queue); sync calls never wait. Each breaker has its own limiter, even on a shared circuit.
         /// `nil` (the default): no limit.
         public var concurrencyLimit: ConcurrencyLimiter.Configuration? = nil
         /// Errors that count as successes (aiobreaker's `exclude`). Default none.

@@ -54,6 +54,67 @@ struct BreakerConcurrencyLimitTests {
         #expect(breaker.concurrencyLimiter?.limit == 8, "a slow success is a drop too")
     }
 
+    /// A breaker whose limiter holds one slot and lets async calls wait up to 1 s: the slot taken by a
+    /// permit, and an async call waiting for it.
+    struct OneWaiting {
+        let breaker: CircuitBreaker
+        let clock: ManualClock
+        let held: CallPermit
+        let ran = Flag()
+        let call: Task<Void, any Error>
+
+        init() async throws {
+            let (breaker, clock) = BreakerConcurrencyLimitTests.limited(.fixed(1)) { $0.concurrencyLimit?.maxWait = .seconds(1) }
+            held = try breaker.acquirePermit()
+            call = Task { [ran] in try await breaker.call { () async in ran.set() } }
+            await yieldUntil { breaker.concurrencyLimiter?.waiting == 1 }
+            (self.breaker, self.clock) = (breaker, clock)
+        }
+    }
+
+    @Test func anAsyncCallWaitsForASlotWhenTheLimitSaysSoAndASyncCallDoesNot() async throws {
+        let f = try await OneWaiting()
+        #expect(catching { try f.breaker.call {} }?.reason == .limited, "a sync call never waits")
+        #expect(!f.ran.isSet)
+        _ = f.held.succeeded()
+        try await f.call.value
+        #expect(f.ran.isSet)
+        #expect(f.breaker.metrics.successes == 2 && f.breaker.metrics.rejected == 1, "the waiter was not a rejection")
+        #expect(f.breaker.concurrencyLimiter?.inFlight == 0)
+    }
+
+    @Test func aWaitThatRunsOutIsTheBreakersLimitedRejection() async throws {
+        let f = try await OneWaiting()
+        await yieldUntil { f.clock.sleeperCount == 1 }
+        f.clock.advance(by: .seconds(1))
+        let error = await #expect(throws: CircuitBreakerError.self) { try await f.call.value }
+        #expect(error?.reason == .limited && error?.breakerName == "limited")
+        #expect(!f.ran.isSet && f.breaker.metrics.rejected == 1)
+        _ = f.held.succeeded()
+        #expect(f.breaker.concurrencyLimiter?.inFlight == 0 && f.breaker.concurrencyLimiter?.waiting == 0)
+    }
+
+    @Test func theCircuitDecidesAfterTheWaitAndASlotItTurnsAwayGoesBackUnused() async throws {
+        let f = try await OneWaiting()
+        f.breaker.open()  // while the call waits: it holds no admission of the circuit meanwhile
+        _ = f.held.succeeded()
+        let error = await #expect(throws: CircuitBreakerError.self) { try await f.call.value }
+        #expect(error?.reason == .open && !f.ran.isSet)
+        #expect(f.breaker.concurrencyLimiter?.inFlight == 0, "the slot it got went back")
+        f.breaker.close()
+        try await f.breaker.call { () async in }
+        #expect(f.breaker.concurrencyLimiter?.inFlight == 0)
+    }
+
+    @Test func aCancelledWaiterLeavesTheQueueAndTakesNoSlot() async throws {
+        let f = try await OneWaiting()
+        f.call.cancel()
+        await #expect(throws: CancellationError.self) { try await f.call.value }
+        #expect(f.breaker.concurrencyLimiter?.waiting == 0 && !f.ran.isSet)
+        _ = f.held.succeeded()
+        #expect(f.breaker.concurrencyLimiter?.inFlight == 0 && f.breaker.metrics.rejected == 0)
+    }
+
     @Test func reconfiguringAddsReplacesOrRemovesTheLimiter() throws {
         let (breaker, _) = Self.limited(.fixed(1))
         let first = breaker.concurrencyLimiter

@@ -28,7 +28,8 @@ extension ConcurrencyLimiter {
         public var maxLimit: Int = 200
         /// How long an async call may wait for a slot when none is free; past it, the call is rejected
         /// with ``CircuitBreakerError/Reason/limited``. `nil` (the default): no queue, a call with no
-        /// free slot is rejected at once. Sync calls and the sync `acquire()` never wait.
+        /// free slot is rejected at once. Sync calls and the sync `acquire()` never wait. A breaker's own
+        /// limiter (``CircuitBreaker/Configuration/concurrencyLimit``) makes its async calls wait too.
         ///
         /// Waiting calls are served first come, first served, as slots free or the limit rises; while
         /// any wait, a new call queues behind them (or, if it cannot wait, is rejected). A waiting task
