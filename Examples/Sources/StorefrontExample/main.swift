@@ -16,9 +16,9 @@
 //     swift run -c release StorefrontExample 8080 8081 --capacity 8 [--limiter]
 //
 // With `--capacity N` the inventory is never flaky but has a capacity: a request takes 10 ms while at
-// most N are in flight, and proportionally longer past that (they share it), and the storefront gives
-// each request 100 ms. With `--limiter` the inventory's breaker also bounds the requests in flight with
-// an AIMD concurrency limit that backs off on failures and on requests slower than 50 ms.
+// most N are in flight, and proportionally longer past that (they share it); the storefront gives each
+// request 100 ms and records every call's duration. With `--limiter` the inventory's breaker also bounds the requests in flight with
+// an AIMD concurrency limit that backs off on failures and on requests slower than 25 ms.
 import AsyncHTTPClient
 import Breaker
 import BreakerHTTPClient
@@ -64,11 +64,12 @@ let inventory = Application(router: inventoryRouter, configuration: .init(addres
 var configuration = BreakerHTTPClient.Configuration()
 if capacity != nil {
     configuration.timeout = .milliseconds(100)
+    configuration.metricsOptions.recordsDurations = true  // breaker_call_duration, for the successes' p99
     if limited {
         var limit = ConcurrencyLimiter.Configuration()
         limit.algorithm = .aimd()
         limit.initialLimit = 8
-        limit.drops = ConcurrencyLimiter.DropPolicy(failures: true, timeout: .milliseconds(50))
+        limit.drops = ConcurrencyLimiter.DropPolicy(failures: true, timeout: .milliseconds(25))
         configuration.breaker.concurrencyLimit = limit
     }
 }
