@@ -13,9 +13,11 @@
 // any open permit (calls that end out of order). One property per policy: consecutive
 // failures, failure rate over the last N calls, failure rate over a bucketed duration window, slow
 // calls (with exponential open durations), a custom rule (with custom open durations), half-open
-// with 3 permits / 2 successes to close, and a recovery ramp (the model draws the ramp's lots from the
-// documented sequence, SplitMix64 from 0, and admits a lot under the fraction the ramp admits then). A
-// quarter of the cases run without a listener so the lock-free fast path is covered too.
+// with 3 permits / 2 successes to close, a recovery ramp (the model draws the ramp's lots from the
+// documented sequence, SplitMix64 from 0, and admits a lot under the fraction the ramp admits then), and
+// an adaptive throttle (its statistics and lots are its own: the model lets the breaker shed any call the
+// throttle watches, and fails one shed at any other time). A quarter of the cases run without a listener
+// so the lock-free fast path is covered too.
 //
 // 1,000 cases per property by default (about 3 s in all); BREAKER_PROPERTY_RUNS=100000 for a
 // soak; BREAKER_PROPERTY_SEED=<seed> replays one case; BREAKER_PROPERTY_RANDOMIZE=1 uses fresh seeds.
@@ -178,6 +180,17 @@ enum Policies {
         m.ramp = (1_000, 0.25)
         var policy = PolicyUnderTest(name: "recovery ramp over 1 s from 25 %", configuration: c, model: m)
         policy.advances = [1, 10, 100, 250, 400, 500, 999, 1_000]
+        return policy
+    }
+
+    /// An adaptive throttle over 2 s that sheds from the first request (the model lets the breaker
+    /// decide each call the throttle watches, and checks that it sheds no other).
+    static var throttle: PolicyUnderTest {
+        var (c, m) = base(failMax: 5)
+        c.throttle = AdaptiveThrottle(window: .milliseconds(2_000), minimumRequests: 1)
+        m.throttleWindow = 2_000
+        var policy = PolicyUnderTest(name: "adaptive throttle over 2 s", configuration: c, model: m)
+        policy.advances = [1, 10, 100, 250, 500, 1_000, 2_000]
         return policy
     }
 
@@ -367,6 +380,9 @@ final class ScenarioRunner {
                 permits.append(OpenPermit(permit, ticket))
             } catch let error as Mismatch {
                 throw error
+            } catch let error as CircuitBreakerError where error.reason == .throttled && ticket != nil {
+                guard model.throttleMayShed else { throw Mismatch(message: "step \(stepNumber) (\(step)): throttled while the throttle does not watch") }
+                model.throttled()
             } catch {
                 if ticket != nil { throw Mismatch(message: "step \(stepNumber) (\(step)): rejected (\(error)), the model admits it") }
             }
@@ -436,7 +452,12 @@ final class ScenarioRunner {
                 observed = .rethrown("\(error)")
             }
             if let nested { throw nested }
-            if ran != (ticket != nil) {
+            if !ran, ticket != nil, observed == .breaker("throttled") {
+                guard model.throttleMayShed else { throw Mismatch(message: "step \(number) (\(step)): throttled while the throttle does not watch") }
+                model.throttled()
+                modelResult = observed
+            }
+            if ran != (ticket != nil) && modelResult != .breaker("throttled") {
                 throw Mismatch(message: "step \(number) (\(step)): the body \(ran ? "ran" : "did not run"), the model \(ticket != nil ? "admitted" : "rejected") it")
             }
             if observed != modelResult {
@@ -474,7 +495,7 @@ final class ScenarioRunner {
 struct ModelPropertyTests {
     static let policies: [PolicyUnderTest] = [
         Policies.consecutive, Policies.rateOverCalls, Policies.rateOverDuration, Policies.slowCalls, Policies.customRule,
-        Policies.halfOpenMany, Policies.recoveryRamp,
+        Policies.halfOpenMany, Policies.recoveryRamp, Policies.throttle,
     ]
 
     @Test(arguments: 0..<policies.count)

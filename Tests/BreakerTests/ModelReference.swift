@@ -45,6 +45,9 @@ struct ModelConfig {
     var maxTrialDuration: Int? = 60_000
     /// After trials close the circuit: ramp up over `duration` ms from `initial` of the calls.
     var ramp: (duration: Int, initial: Double)? = nil
+    /// The adaptive throttle's window in ms: a counted failure of the closed circuit starts (or
+    /// extends) its watch for that long.
+    var throttleWindow: Int? = nil
 }
 
 /// What a caller of `breaker.call` sees.
@@ -136,6 +139,11 @@ final class ReferenceModel {
     var lots = SeededRandom(seed: 0)
     /// Why the last rejected admission was rejected (`CircuitBreakerError.Reason`'s description).
     var rejection = "open"
+    /// While the adaptive throttle watches: until when.
+    var throttleUntil: Int?
+    /// The last admission was one the throttle decides by its own statistics and lot, which the model
+    /// does not keep: the breaker may shed it (``throttled()``) or let it in.
+    var throttleMayShed = false
 
     init(config: ModelConfig) { self.config = config }
 
@@ -178,6 +186,7 @@ final class ReferenceModel {
         state = target
         newGeneration()
         rampUntil = nil
+        throttleUntil = nil
         runningTrials = []
         trialSuccesses = 0
         if target == .closed {
@@ -261,6 +270,7 @@ final class ReferenceModel {
     /// Admission at `now`: a ticket, or nil for a rejection.
     func admit() -> Ticket? {
         rejection = "open"
+        throttleMayShed = false
         if mode == .disabled { return Ticket(generation: generation, isTrial: false, start: now) }  // nothing is heard
         if mode == .metricsOnly {
             _ = claimRunningCalls()
@@ -287,6 +297,7 @@ final class ReferenceModel {
                 }
             }
             if claimRunningCalls() { return admit() }  // opened: decide again
+            throttleMayShed = mode == .normal && throttleUntil.map { now < $0 } ?? false
             events.append(.beforeCall)
             return closedTicket()
         case .open:
@@ -367,6 +378,7 @@ final class ReferenceModel {
         }
         // Closed (the generation is unchanged since a closed-state admission).
         if outcome == .ignored { return natural }
+        if outcome == .failure, let window = config.throttleWindow { throttleUntil = now + window }
         failureCount = outcome == .failure ? failureCount + 1 : 0
         if case .none = config.window {} else { outcomes.append(Entry(time: now, failed: outcome == .failure, slow: slow)) }
         guard mode == .normal else { return natural }  // metrics-only: recorded, never trips
@@ -397,6 +409,13 @@ final class ReferenceModel {
         enter(.open)
         openedAt = now
         openUntil = now + config.resetTimeout
+    }
+
+    /// The breaker shed the admission the throttle decided (``throttleMayShed``): it did not happen.
+    func throttled() {
+        events.removeLast()  // its beforeCall
+        rejected += 1
+        rejection = "throttled"
     }
 
     func forceHalfOpen() { mode = .normal; enter(.halfOpen) }
