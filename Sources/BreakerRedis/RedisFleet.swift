@@ -46,28 +46,12 @@ public final class RedisFleet: Service, Sendable {
     /// Where Redis is, without secrets, for logs.
     private let redisDescription: String
 
-    /// Work waiting for the background publisher, per breaker.
-    private struct Pending: Sendable {
-        /// A local change to publish (the latest; an older one is superseded).
-        var change: CircuitChange?
-        /// The latest snapshot seen, for the trial lease.
-        var snapshot: CircuitSnapshot?
-        /// Whether that snapshot's opening is fleet-wide (shared, or a quorum reached).
-        var fleetWide = false
-        /// Read the stored state and catch up (a new breaker).
-        var sync = false
-    }
-
     private struct FleetState: Sendable {
         var members: [String: RedisCircuitStorage] = [:]
-        var pending: [String: Pending] = [:]
-        var order: [String] = []
+        /// The publisher's work and retries.
+        var work = FleetWork()
         var leases: Set<String> = []
         var running = false
-        /// Failed exchanges in a row, the breakers to catch up again, and whether that is scheduled.
-        var failures = 0
-        var retrying: Set<String> = []
-        var retryScheduled = false
         /// When each breaker's keys need their lifetime renewed (spread, so they are not all due at once).
         var renewals: [String: ContinuousClock.Instant] = [:]
         /// Told when a breaker is added (a sharded subscription then covers it too).
@@ -114,7 +98,7 @@ public final class RedisFleet: Service, Sendable {
             let storage = RedisCircuitStorage(name: name, mode: mode, keys: FleetKeys(namespace: configuration.namespace, name: name), fleet: self)
             state.members[name] = storage
             state.renewals[name] = .now + (configuration.keyLifetime / 2) * Double.random(in: 0.5...1)
-            Self.enqueue(&state, name) { $0.sync = true }
+            state.work.catchUp(name)
             return (storage, state.memberAdded)
         }
         wakeups.yield()
@@ -198,19 +182,8 @@ public final class RedisFleet: Service, Sendable {
     // MARK: Local changes
 
     func circuit(_ storage: RedisCircuitStorage, didChange change: CircuitChange) {
-        state.withLockedValue { state in
-            Self.enqueue(&state, storage.name) { pending in
-                if !change.isRemote { pending.change = change }
-                pending.snapshot = change.snapshot
-                pending.fleetWide = change.isRemote || storage.mode == .shared || change.cause.kind == .manual
-            }
-        }
+        state.withLockedValue { $0.work.changed(storage.name, change, mode: storage.mode) }
         wakeups.yield()
-    }
-
-    private static func enqueue(_ state: inout FleetState, _ name: String, _ update: (inout Pending) -> Void) {
-        if state.pending[name] == nil { state.order.append(name) }
-        update(&state.pending[name, default: Pending()])
     }
 
     private func publishForever() async {
@@ -224,43 +197,29 @@ public final class RedisFleet: Service, Sendable {
     /// After a failed exchange with Redis: catch up again later (with backoff while it keeps failing),
     /// which also publishes the local state if it is the newer one.
     private func retryLater(_ name: String) {
-        let delay = state.withLockedValue { state -> Duration? in
-            state.retrying.insert(name)
-            state.failures += 1
-            guard !state.retryScheduled else { return nil }
-            state.retryScheduled = true
-            return Self.retryBackoff.delay(afterFailures: state.failures)
-        }
-        if let delay { retries.yield(delay) }
+        if let delay = state.withLockedValue({ $0.work.failed(name) }) { retries.yield(delay) }
     }
-
-    private static let retryBackoff = Backoff(first: .milliseconds(100), maximum: .seconds(5))
 
     /// Waits out each scheduled retry, then queues the catch-ups it was for.
     private func retryForever() async {
         for await delay in retryStream {
             try? await Task.sleep(for: delay)
             if Task.isCancelled { return }
-            state.withLockedValue { state in
-                state.retryScheduled = false
-                for name in state.retrying { Self.enqueue(&state, name) { $0.sync = true } }
-                state.retrying.removeAll()
-            }
+            state.withLockedValue { $0.work.retryDue() }
             wakeups.yield()
         }
     }
 
-    private func nextPending() -> (RedisCircuitStorage, Pending)? {
+    private func nextPending() -> (RedisCircuitStorage, FleetWork.Item)? {
         state.withLockedValue { state in
-            while !state.order.isEmpty {
-                let name = state.order.removeFirst()
-                if let pending = state.pending.removeValue(forKey: name), let storage = state.members[name] { return (storage, pending) }
+            while let (name, item) = state.work.next() {
+                if let storage = state.members[name] { return (storage, item) }
             }
             return nil
         }
     }
 
-    private func process(_ storage: RedisCircuitStorage, _ pending: Pending) async {
+    private func process(_ storage: RedisCircuitStorage, _ pending: FleetWork.Item) async {
         var fleetWide = pending.fleetWide
         var changedElsewhere = false
         do {
@@ -284,7 +243,7 @@ public final class RedisFleet: Service, Sendable {
             retryLater(storage.name)
             return
         }
-        state.withLockedValue { $0.failures = 0 }
+        state.withLockedValue { $0.work.succeeded() }
         update { $0.commandsSucceeded(caughtUp: pending.sync, changedElsewhere: changedElsewhere) }
         if configuration.sharesTrials, let snapshot = pending.snapshot { await updateLease(storage, snapshot, fleetWide: fleetWide) }
     }
@@ -435,7 +394,7 @@ public final class RedisFleet: Service, Sendable {
             update { $0.subscriptionLost(lost) }
             for storage in state.withLockedValue({ Array($0.members.values) }) { storage.local.setTrialGate(.local) }
             failures += 1
-            try? await Task.sleep(for: Self.retryBackoff.delay(afterFailures: failures))
+            try? await Task.sleep(for: FleetWork.retryBackoff.delay(afterFailures: failures))
         }
     }
 
@@ -495,7 +454,7 @@ public final class RedisFleet: Service, Sendable {
         let count = state.withLockedValue { state in
             var count = 0
             for name in names where state.members[name] != nil {
-                Self.enqueue(&state, name) { $0.sync = true }
+                state.work.catchUp(name)
                 count += 1
             }
             return count
