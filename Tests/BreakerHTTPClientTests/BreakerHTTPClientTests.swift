@@ -2,6 +2,7 @@
 import AsyncHTTPClient
 import Breaker
 import BreakerHTTPClient
+import BreakerTestKit
 import NIOCore
 import NIOHTTP1
 import Synchronization
@@ -116,33 +117,45 @@ struct BreakerHTTPClientTests {
         try await server.stop()
     }
 
+    /// Hears the waits of rejected calls.
+    final class Rejections: CircuitBreakerListener, Sendable {
+        let waits = Mutex<[Duration]>([])
+        func rejected(_ breaker: CircuitBreaker, retryAfter: Duration) { waits.withLock { $0.append(retryAfter) } }
+    }
+
     /// A retry rejected by the recovery ramp waits for the instant its lot comes up, and gets through.
+    /// The breaker runs on a `ManualClock`, so the ramp stands at 0 % until the test moves it: a machine
+    /// kept busy for seconds cannot let the ramp run out before the rejections are seen.
     @Test func aRetryTurnedAwayByTheRampWaitsForItsLotAndGetsThrough() async throws {
         let server = try await FlakyServer.start()
+        let clock = ManualClock()
+        let rejections = Rejections()
         var configuration = BreakerHTTPClient.Configuration()
         configuration.breaker.recoveryRamp = .linear(over: .seconds(2), from: 0)
         configuration.breaker.resetTimeout = .milliseconds(100)
         configuration.breaker.openDuration = .fixed
-        let http = try BreakerHTTPClient(configuration: configuration)
+        let http = try BreakerHTTPClient(client: nil, configuration: configuration, listeners: [rejections], clock: clock)
         let request = HTTPClientRequest(url: "http://127.0.0.1:\(server.port)/")
-        http.breaker(for: request).open()
-        try await Task.sleep(for: .milliseconds(150))
+        let breaker = http.breaker(for: request)
+        breaker.open()
+        clock.advance(by: .milliseconds(100))
         #expect(try await http.execute(request).status == .ok)  // the trial closes the circuit: the ramp starts at 0 %
-        // Near the start of the ramp almost every request is turned away (a busy machine may let one in).
-        var rejected: CircuitBreakerError?
-        var admitted = 0
-        for _ in 0..<5 where rejected == nil {
-            do {
-                _ = try await http.execute(request)
-                admitted += 1
-            } catch let error as CircuitBreakerError {
-                rejected = error
-            }
-        }
+        let rejected = await #expect(throws: CircuitBreakerError.self) { try await http.execute(request) }
         #expect(rejected?.reason == .rampingUp && rejected.map { $0.retryAfter > .zero && $0.retryAfter <= .seconds(2) } == true)
-        let response = try await http.execute(request, retrying: RetryPolicy(maxAttempts: 20, initialDelay: .milliseconds(1), jitter: 0), timeout: .seconds(5))
+        // A retried request is turned away too, and waits for its lot (on the real clock) while the ramp ends.
+        let start = ContinuousClock.now
+        let retry = Task {
+            try await http.execute(request, retrying: RetryPolicy(maxAttempts: 20, initialDelay: .milliseconds(1), jitter: 0), timeout: .seconds(5))
+        }
+        let giveUp = ContinuousClock.now + .seconds(30)
+        while rejections.waits.withLock({ $0.count }) < 2 && ContinuousClock.now < giveUp { await Task.yield() }
+        try #require(rejections.waits.withLock { $0.count } >= 2, "the retried request was turned away first")
+        clock.advance(by: .seconds(2))
+        let response = try await retry.value
         #expect(response.status == .ok)
-        #expect(server.arrivals.withLock { $0.count } == 2 + admitted, "the trial and the retried request: rejections never reached the server")
+        let waited = rejections.waits.withLock { $0[1] }
+        #expect(start.duration(to: .now) >= waited, "the retry waited for its lot (\(waited)), not at once")
+        #expect(server.arrivals.withLock { $0.count } == 2, "the trial and the retried request: rejections never reached the server")
         try await http.shutdown()
         try await server.stop()
     }
