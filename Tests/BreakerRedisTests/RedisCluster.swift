@@ -73,6 +73,7 @@ final class RedisCluster: Sendable {
             var healthy = true
             for node in nodes where node.isRunning {
                 let client = RedisClient(configuration: try RedisConfiguration(url: node.url))
+                defer { client.close() }  // one look a tenth of a second: no connection left behind
                 let info = try? await client.send([.bulk("CLUSTER"), .bulk("INFO")]).string
                 if info?.contains("cluster_state:ok") != true || info?.contains("cluster_slots_ok:16384") != true { healthy = false }
                 let replication = try? await client.send([.bulk("INFO"), .bulk("replication")]).string ?? ""
@@ -105,10 +106,12 @@ final class RedisCluster: Sendable {
     /// Every node stopped (their cluster configuration stays in their folders).
     func stop() { for node in nodes { node.stop() } }
 
-    /// Every node started again: the cluster re-forms from the configuration each node kept.
+    /// Every node started again: the cluster re-forms from the configuration each node kept. Six nodes
+    /// finding each other again and clearing their failure reports can take longer than a first start
+    /// on a machine busy with the sanitizer builds: up to a minute is waited for.
     func restart() async throws {
         for node in nodes where !node.isRunning { try await node.restart() }
-        try await waitUntilHealthy()
+        try await waitUntilHealthy(within: .seconds(60))
     }
 
     /// A client for `node`.
