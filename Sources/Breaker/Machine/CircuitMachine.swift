@@ -96,7 +96,7 @@ struct CircuitMachine: Sendable {
         }
         if let remaining = rampFromFirstLook {
             rampFromFirstLook = nil
-            if let ramp = policy.recoveryRamp, remaining > 0 { rampUntil = now.addingSaturating(min(remaining, ramp.duration.nanoseconds)) }
+            rampUntil = rampEnd(continuing: remaining, at: now, policy: policy)
         }
         if stateSince == nil { stateSince = now }
     }
@@ -363,11 +363,7 @@ struct CircuitMachine: Sendable {
             if state == .closed, let windowKind { window = OutcomeWindow(windowKind) }
         }
         // A ramp started elsewhere goes on here, to the same end: the fleet's traffic follows one ramp.
-        // Its length is this circuit's own (a circuit without a ramp takes none).
-        rampUntil = nil
-        if state == .closed, mode == .normal, let ramp = policy.recoveryRamp, let remaining = snapshot.rampRemaining, remaining > .zero {
-            rampUntil = now.addingSaturating(min(remaining, ramp.duration).nanoseconds)
-        }
+        rampUntil = state == .closed && mode == .normal ? rampEnd(continuing: snapshot.rampRemaining?.nanoseconds, at: now, policy: policy) : nil
         if state == .open {
             if mode == .forcedOpen {
                 openedAt = now
@@ -448,6 +444,13 @@ struct CircuitMachine: Sendable {
             failureCount: consecutiveFailures, consecutiveTrips: consecutiveTrips,
             openUntil: state == .open ? (mode == .forcedOpen ? .max : openUntil) : nil, rampUntil: rampingUntil, epoch: epoch,
             origin: origin)
+    }
+
+    /// The end of a ramp with `remaining` left at `now`, started elsewhere (another instance, or before a
+    /// restart): this circuit's own ramp, no longer than its length; `nil` without one or with none left.
+    private func rampEnd(continuing remaining: Nanoseconds?, at now: Nanoseconds, policy: MachinePolicy) -> Nanoseconds? {
+        guard let ramp = policy.recoveryRamp, let remaining, remaining > 0 else { return nil }
+        return now.addingSaturating(min(remaining, ramp.duration.nanoseconds))
     }
 
     private mutating func startOpenPeriod(at now: Nanoseconds, duration: Nanoseconds) {
