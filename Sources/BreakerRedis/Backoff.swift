@@ -16,5 +16,8 @@ struct Backoff: Sendable, Hashable {
         let capped = min(grown, Double(maximum.nanoseconds))
         return .nanoseconds(Int64(capped * Double.random(in: 0.8...1.2)))
     }
+
+    /// The fleet's: its publisher's retries (``FleetWork``) and its resubscriptions.
+    static let fleet = Backoff(first: .milliseconds(100), maximum: .seconds(5))
 }
 #endif

@@ -9,7 +9,7 @@ import Breaker
 /// A breaker waits at most once: a later local change supersedes one not yet published (only the
 /// latest state matters to the fleet). After a failed exchange the breaker catches up again later,
 /// which also publishes its local state if that is the newer one; one retry is scheduled at a time, by
-/// ``Backoff`` on the failures in a row, and it catches up every breaker that failed meanwhile.
+/// ``Backoff/fleet`` on the failures in a row, and it catches up every breaker that failed meanwhile.
 struct FleetWork: Sendable {
     /// What one breaker has waiting.
     struct Item: Sendable, Equatable {
@@ -23,8 +23,6 @@ struct FleetWork: Sendable {
         /// Read the stored state and catch up.
         var sync = false
     }
-
-    static let retryBackoff = Backoff(first: .milliseconds(100), maximum: .seconds(5))
 
     private var items: [String: Item] = [:]
     private var order: [String] = []
@@ -65,7 +63,7 @@ struct FleetWork: Sendable {
         failures += 1
         guard !retryScheduled else { return nil }
         retryScheduled = true
-        return Self.retryBackoff.delay(afterFailures: failures)
+        return Backoff.fleet.delay(afterFailures: failures)
     }
 
     /// An exchange succeeded: the failures in a row start again from none.

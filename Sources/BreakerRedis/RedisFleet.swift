@@ -394,7 +394,7 @@ public final class RedisFleet: Service, Sendable {
             update { $0.subscriptionLost(lost) }
             for storage in state.withLockedValue({ Array($0.members.values) }) { storage.local.setTrialGate(.local) }
             failures += 1
-            try? await Task.sleep(for: FleetWork.retryBackoff.delay(afterFailures: failures))
+            try? await Task.sleep(for: Backoff.fleet.delay(afterFailures: failures))
         }
     }
 
