@@ -702,10 +702,9 @@ struct MachineTableTests {
         #expect(!has(freeWord, PublishedWord.rejectsUntilDeadline) && !has(freeWord, PublishedWord.admitsFreely))
     }
 
-    /// A trial that closes a ramping circuit starts the ramp: the published word sends calls to the
-    /// ramp's lock-free lottery (no `admitsFreely`), with the ramp's end and virtual start; the first
-    /// admission past the end ends it. Any transition, and a circuit closed by hand, has no ramp.
-    @Test func aSuccessfulTrialStartsTheRecoveryRampAndTheFirstCallPastItsEndEndsIt() {
+    /// A circuit (failMax 1, open 10 s) with a ramp over 20 s from 20 %: half-open at 100 s, its trial
+    /// admitted at 101 s and closing it at 102 s; with its policy and the close's changes.
+    static func closedByATrialWithARamp() throws -> (CircuitMachine, MachinePolicy, [MachineChange]) {
         var configuration = CircuitBreaker.Configuration()
         configuration.failMax = 1
         configuration.resetTimeout = .seconds(10)
@@ -714,8 +713,18 @@ struct MachineTableTests {
         var m = CircuitMachine(localOrigin: 1)
         m.anchor(now: Self.sec(100), policy: p)
         _ = m.force(.halfOpen, now: Self.sec(100), openFor: p.resetTimeout)
-        guard case .admitted(let trial) = m.admit(now: Self.sec(101), policy: p).decision else { Issue.record("trial rejected"); return }
-        _ = m.record(.success, slow: false, ticket: trial, now: Self.sec(102), policy: p)
+        guard case .admitted(let trial) = m.admit(now: Self.sec(101), policy: p).decision else { throw TrialRejected() }
+        let close = m.record(.success, slow: false, ticket: trial, now: Self.sec(102), policy: p).changes.all
+        return (m, p, close)
+    }
+
+    struct TrialRejected: Error {}
+
+    /// A trial that closes a ramping circuit starts the ramp: the published word sends calls to the
+    /// ramp's lock-free lottery (no `admitsFreely`), with the ramp's end and virtual start; the first
+    /// admission past the end ends it. Any transition, and a circuit closed by hand, has no ramp.
+    @Test func aSuccessfulTrialStartsTheRecoveryRampAndTheFirstCallPastItsEndEndsIt() throws {
+        var (m, p, _) = try Self.closedByATrialWithARamp()
         #expect(m.state == .closed && m.rampUntil == Self.sec(122))
         let word = m.published(policy: p, timing: 0)
         #expect(word.raw & PublishedWord.ramping != 0 && word.raw & PublishedWord.admitsFreely == 0)
@@ -740,16 +749,8 @@ struct MachineTableTests {
     /// The ramp travels with the close: the committed change carries its end, a snapshot what is left
     /// of it; a closed snapshot from elsewhere with a ramp left starts one here to the same end (capped
     /// at this circuit's own length), and any other applied snapshot ends a ramp under way.
-    @Test func theRampTravelsWithTheCloseAndIsTakenFromElsewhere() {
-        var configuration = CircuitBreaker.Configuration()
-        configuration.resetTimeout = .seconds(10)
-        configuration.recoveryRamp = .linear(over: .seconds(20), from: 0.2)
-        let p = MachinePolicy(configuration)
-        var m = CircuitMachine(localOrigin: 1)
-        m.anchor(now: Self.sec(100), policy: p)
-        _ = m.force(.halfOpen, now: Self.sec(100), openFor: p.resetTimeout)
-        guard case .admitted(let trial) = m.admit(now: Self.sec(101), policy: p).decision else { Issue.record("trial rejected"); return }
-        let close = m.record(.success, slow: false, ticket: trial, now: Self.sec(102), policy: p).changes.all
+    @Test func theRampTravelsWithTheCloseAndIsTakenFromElsewhere() throws {
+        let (m, p, close) = try Self.closedByATrialWithARamp()
         #expect(close.map(\.rampUntil) == [Self.sec(122)], "the close carries the ramp's end")
         #expect(m.snapshot(now: Self.sec(112), policy: p).rampRemaining == .seconds(10))
         #expect(m.snapshot(now: Self.sec(122), policy: p).rampRemaining == nil, "over at its end")
