@@ -74,6 +74,35 @@ struct RedisClientTests {
         try await eventually(within: .seconds(3), "reconnected") { (try? await client.send([.bulk("PING")])) == .simpleString("PONG") }
     }
 
+    @Test func concurrentCallersShareOneConnectionAndACancelledOneLeavesTheOthersTheirs() async throws {
+        let server = try await RedisServer.start()
+        let probe = try Self.client(server)
+        func connectionsReceived() async throws -> Int {
+            let stats = try await probe.send([.bulk("INFO"), .bulk("stats")]).string ?? ""
+            let line = stats.split(whereSeparator: \.isNewline).first { $0.hasPrefix("total_connections_received:") }
+            return Int(line?.split(separator: ":").last ?? "") ?? -1
+        }
+        let before = try await connectionsReceived()
+        let client = try Self.client(server)
+        let replies = try await withThrowingTaskGroup(of: RESPValue.self) { group in
+            for _ in 0..<50 { group.addTask { try await client.send([.bulk("PING")]) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(replies.count == 50 && replies.allSatisfy { $0 == .simpleString("PONG") })
+        #expect(try await connectionsReceived() - before == 1, "one connection for fifty callers")
+
+        // Whichever caller makes the attempt, cancelling it (or a waiter) never fails or strands the others.
+        for round in 0..<20 {
+            let client = try Self.client(server)
+            let callers = (0..<8).map { _ in Task { try await client.send([.bulk("PING")]) } }
+            for _ in 0..<(round % 4) { await Task.yield() }
+            for (index, caller) in callers.enumerated() where index % 2 == round % 2 { caller.cancel() }
+            for (index, caller) in callers.enumerated() where index % 2 != round % 2 {
+                #expect(try await caller.value == .simpleString("PONG"), "round \(round), caller \(index)")
+            }
+        }
+    }
+
     @Test func passwordsAndACLUsersAuthenticate() async throws {
         let server = try await RedisServer.start(["--requirepass", "s3cret"])
         let anonymous = try Self.client(server)

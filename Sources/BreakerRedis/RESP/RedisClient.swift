@@ -1,6 +1,7 @@
 #if Redis
 import NIOCore
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// A small Redis client on SwiftNIO: one pipelined connection for commands, made when first needed
 /// and made again after it drops (waiting between failed attempts with backoff and jitter, during
@@ -10,7 +11,8 @@ import NIOConcurrencyHelpers
 package final class RedisClient: RedisTransport {
     private enum State {
         case idle(failures: Int)
-        case connecting(Task<RedisConnection, any Error>)
+        /// One caller connects, in its own task; the others wait for its connection (`nil`: try again).
+        case connecting(failures: Int, waiters: [Int: CheckedContinuation<RedisConnection?, any Error>])
         case connected(RedisConnection)
         case waiting(until: ContinuousClock.Instant, failures: Int)
     }
@@ -18,6 +20,7 @@ package final class RedisClient: RedisTransport {
     /// Where and how to connect.
     package let configuration: RedisConfiguration
     private let state = NIOLockedValueBox<State>(.idle(failures: 0))
+    private let waiterIDs = Atomic<Int>(0)
 
     /// A client for the server `configuration` describes; it connects on the first command.
     package init(configuration: RedisConfiguration) {
@@ -125,12 +128,20 @@ package final class RedisClient: RedisTransport {
         return connection
     }
 
-    /// Closes the command connection (a later command opens a new one).
+    /// Closes the command connection (a later command opens a new one; an attempt under way goes on,
+    /// for the callers waiting for it).
     package func close() {
         let current = state.withLockedValue { state -> RedisConnection? in
-            defer { state = .idle(failures: 0) }
-            if case .connected(let connection) = state { return connection }
-            return nil
+            switch state {
+            case .connected(let connection):
+                state = .idle(failures: 0)
+                return connection
+            case .waiting:
+                state = .idle(failures: 0)
+                return nil
+            case .idle, .connecting:
+                return nil
+            }
         }
         current?.close()
     }
@@ -146,59 +157,102 @@ package final class RedisClient: RedisTransport {
         if current { connection.close() }
     }
 
+    /// The command connection: the current one, or a new one. Concurrent callers share one attempt,
+    /// made by the first of them in its own task (the client starts none): the others wait for it,
+    /// and if it is cancelled, one of them makes the next. A cancelled waiter stops waiting at once.
     private func connection() async throws -> RedisConnection {
-        enum Next {
-            case ready(RedisConnection)
-            case attempt(Task<RedisConnection, any Error>)
-        }
-        let now = ContinuousClock.now
-        let next = state.withLockedValue { state -> Result<Next, RedisError> in
-            switch state {
-            case .connected(let connection) where connection.isActive:
-                return .success(.ready(connection))
-            case .connecting(let task):
-                return .success(.attempt(task))
-            case .waiting(let until, _) where now < until:
-                return .failure(RedisError(.notConnected, "reconnecting in \(now.duration(to: until))"))
-            case .connected, .idle, .waiting:
-                let failures: Int
-                switch state {
-                case .idle(let count), .waiting(_, let count): failures = count
-                default: failures = 0
-                }
-                let task = Task { try await self.connect(failures: failures) }
-                state = .connecting(task)
-                return .success(.attempt(task))
+        while true {
+            enum Next {
+                case ready(RedisConnection)
+                case connect(failures: Int)
+                case wait(id: Int)
             }
-        }
-        switch try next.get() {
-        case .ready(let connection):
-            return connection
-        case .attempt(let attempt):
-            // A cancelled caller stops waiting now: the attempt it shares is cancelled with it (its
-            // steps all stop on cancellation), and the next caller starts another.
-            return try await withTaskCancellationHandler { try await attempt.value } onCancel: { attempt.cancel() }
+            let now = ContinuousClock.now
+            let next = try state.withLockedValue { state throws(RedisError) -> Next in
+                switch state {
+                case .connected(let connection) where connection.isActive:
+                    return .ready(connection)
+                case .connecting:
+                    return .wait(id: waiterIDs.add(1, ordering: .relaxed).newValue)
+                case .waiting(let until, _) where now < until:
+                    throw RedisError(.notConnected, "reconnecting in \(now.duration(to: until))")
+                case .idle(let failures), .waiting(_, let failures):
+                    state = .connecting(failures: failures, waiters: [:])
+                    return .connect(failures: failures)
+                case .connected:
+                    state = .connecting(failures: 0, waiters: [:])
+                    return .connect(failures: 0)
+                }
+            }
+            switch next {
+            case .ready(let connection):
+                return connection
+            case .connect(let failures):
+                return try await connect(failures: failures)
+            case .wait(let id):
+                if let connection = try await waitForAttempt(id: id) { return connection }
+            }
         }
     }
 
+    /// Waits for the attempt under way; `nil` when it ended without a connection for its waiters
+    /// (cancelled, or already over), so the caller looks again.
+    private func waitForAttempt(id: Int) async throws -> RedisConnection? {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RedisConnection?, any Error>) in
+                let outcome = state.withLockedValue { state -> Result<RedisConnection?, any Error>? in
+                    // Cancelled before registering: the handler below found nothing to resume.
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    guard case .connecting(let failures, var waiters) = state else { return .success(nil) }
+                    waiters[id] = continuation
+                    state = .connecting(failures: failures, waiters: waiters)
+                    return nil
+                }
+                if let outcome { continuation.resume(with: outcome) }
+            }
+        } onCancel: {
+            let waiter = state.withLockedValue { state -> CheckedContinuation<RedisConnection?, any Error>? in
+                guard case .connecting(let failures, var waiters) = state, let waiter = waiters.removeValue(forKey: id) else { return nil }
+                state = .connecting(failures: failures, waiters: waiters)
+                return waiter
+            }
+            waiter?.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Connects in the calling task, then hands the outcome to the callers waiting for it: the
+    /// connection, the failure (and the backoff after it), or, when this caller was cancelled, a turn
+    /// to try again.
     private func connect(failures: Int) async throws -> RedisConnection {
+        let outcome: Result<RedisConnection, any Error>
+        let next: State
         do {
             let connection = try await RedisConnection.connect(configuration)
-            state.withLockedValue { $0 = .connected(connection) }
             connection.channel.closeFuture.whenComplete { [weak self] _ in
                 self?.state.withLockedValue { state in
                     if case .connected(let current) = state, current === connection { state = .idle(failures: 0) }
                 }
             }
-            return connection
-        } catch is CancellationError {
-            state.withLockedValue { $0 = .idle(failures: failures) }
-            throw CancellationError()
+            (outcome, next) = (.success(connection), .connected(connection))
+        } catch where error is CancellationError || Task.isCancelled {
+            // Whatever failed, it failed because this caller stopped: the attempt says nothing of the server.
+            (outcome, next) = (.failure(CancellationError()), .idle(failures: failures))
         } catch {
-            let delay = reconnectDelay(afterFailures: failures + 1)
-            state.withLockedValue { $0 = .waiting(until: .now + delay, failures: failures + 1) }
-            throw error
+            (outcome, next) = (.failure(error), .waiting(until: .now + reconnectDelay(afterFailures: failures + 1), failures: failures + 1))
         }
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<RedisConnection?, any Error>] in
+            defer { state = next }
+            guard case .connecting(_, let waiters) = state else { return [] }
+            return Array(waiters.values)
+        }
+        for waiter in waiters {
+            switch outcome {
+            case .success(let connection): waiter.resume(returning: connection)
+            case .failure(let error) where error is CancellationError: waiter.resume(returning: nil)
+            case .failure(let error): waiter.resume(throwing: error)
+            }
+        }
+        return try outcome.get()
     }
 
     /// The wait after `failures` failed attempts in a row (see ``Backoff``).
