@@ -5,7 +5,8 @@
 /// An outage is logged once when it starts (at error level when Redis refuses the credentials, a
 /// refusal that starts later in the same outage is logged then, once; at warning otherwise), and once
 /// when it ends, after the catch-up that follows, with how long Redis was gone and what was caught up.
-/// `RedisFleet` feeds it under its lock and acts on the report outside it.
+/// Time is the fleet's time line (time since ``origin``), read by the caller: the value reads no clock.
+/// Part of ``FleetMachine``.
 struct FleetHealth: Sendable {
     /// What to log after an event.
     enum Log: Sendable, Equatable {
@@ -23,6 +24,8 @@ struct FleetHealth: Sendable {
         var log: Log?
     }
 
+    /// The instant the time line starts from: the fleet's creation.
+    let origin: ContinuousClock.Instant
     private(set) var status: FleetStatus
     private var subscribed = false
     private var answered = false
@@ -30,19 +33,21 @@ struct FleetHealth: Sendable {
     private var commandFailure: RedisError?
     private var stopped = false
     /// The outage under way: when it started, and whether a refusal of the credentials was logged.
-    private var outage: (since: ContinuousClock.Instant, refusalLogged: Bool)?
+    private var outage: (since: Duration, refusalLogged: Bool)?
     /// After an outage, until the catch-up is done: how long Redis was gone.
     private var returned: Duration?
     private var catchUpsLeft = 0
     private var caughtUp = 0
     private var changedElsewhere = 0
 
-    init(at now: ContinuousClock.Instant = .now) {
-        status = FleetStatus(.starting, since: now)
+    /// Starting, at `origin`.
+    init(origin: ContinuousClock.Instant) {
+        self.origin = origin
+        status = FleetStatus(.starting, since: origin)
     }
 
     /// The subscription is confirmed; `catchingUp` breakers are queued to catch up.
-    mutating func subscribed(catchingUp: Int, at now: ContinuousClock.Instant = .now) -> Report? {
+    mutating func subscribed(catchingUp: Int, at now: Duration) -> Report? {
         subscribed = true
         subscriptionFailure = nil
         catchUpsLeft = catchingUp
@@ -52,20 +57,20 @@ struct FleetHealth: Sendable {
     }
 
     /// The subscription could not be made, or was lost.
-    mutating func subscriptionLost(_ error: any Error, at now: ContinuousClock.Instant = .now) -> Report? {
+    mutating func subscriptionLost(_ error: any Error, at now: Duration) -> Report? {
         subscribed = false
         subscriptionFailure = Self.redisError(error, replacing: subscriptionFailure)
         return settle(at: now)
     }
 
     /// An exchange with Redis failed.
-    mutating func commandsFailed(_ error: any Error, at now: ContinuousClock.Instant = .now) -> Report? {
+    mutating func commandsFailed(_ error: any Error, at now: Duration) -> Report? {
         commandFailure = Self.redisError(error, replacing: commandFailure)
         return settle(at: now)
     }
 
     /// An exchange with Redis succeeded; `caughtUp` when it was a breaker's catch-up.
-    mutating func commandsSucceeded(caughtUp isCatchUp: Bool, changedElsewhere changed: Bool, at now: ContinuousClock.Instant = .now) -> Report? {
+    mutating func commandsSucceeded(caughtUp isCatchUp: Bool, changedElsewhere changed: Bool, at now: Duration) -> Report? {
         answered = true
         commandFailure = nil
         if isCatchUp {
@@ -77,7 +82,7 @@ struct FleetHealth: Sendable {
     }
 
     /// `run()` returned.
-    mutating func stop(at now: ContinuousClock.Instant = .now) -> Report? {
+    mutating func stop(at now: Duration) -> Report? {
         stopped = true
         return settle(at: now)
     }
@@ -90,13 +95,13 @@ struct FleetHealth: Sendable {
         return error
     }
 
-    private mutating func settle(at now: ContinuousClock.Instant) -> Report? {
+    private mutating func settle(at now: Duration) -> Report? {
         let failure = stopped ? nil : commandFailure?.reason == .authenticationFailed ? commandFailure : subscriptionFailure ?? commandFailure
         let condition: FleetStatus.Condition =
             if stopped { .stopped } else if failure != nil { .degraded } else if subscribed { .sharing } else if answered { .connected } else { .starting }
         var report = Report(conditionChanged: condition != status.condition, log: nil)
         if report.conditionChanged {
-            status = FleetStatus(condition, reason: failure?.description, since: now)
+            status = FleetStatus(condition, reason: failure?.description, since: origin + now)
         } else {
             status.reason = failure?.description
         }
@@ -113,7 +118,7 @@ struct FleetHealth: Sendable {
         }
         if condition == .sharing, let started = outage?.since {
             outage = nil
-            returned = started.duration(to: now)
+            returned = now - started
         }
         if let gone = returned, catchUpsLeft == 0, condition == .sharing {
             returned = nil

@@ -3,8 +3,7 @@ import Breaker
 
 /// The fleet publisher's work as a plain value: what each breaker has waiting (a local change to
 /// publish, the latest snapshot for the trial lease, a catch-up), served in the order the breakers
-/// first asked, and the retries after failed exchanges. `RedisFleet` feeds it under its lock and does
-/// the I/O it hands out.
+/// first asked, and the retries after failed exchanges. Part of ``FleetMachine``.
 ///
 /// A breaker waits at most once: a later local change supersedes one not yet published (only the
 /// latest state matters to the fleet). After a failed exchange the breaker catches up again later,
@@ -57,13 +56,13 @@ struct FleetWork: Sendable {
     }
 
     /// An exchange for `name` failed: it catches up again at the next retry. Returns the delay to
-    /// schedule that retry after, or `nil` when one is already scheduled.
-    mutating func failed(_ name: String) -> Duration? {
+    /// schedule that retry after (its spread drawn from `random`), or `nil` when one is already scheduled.
+    mutating func failed(_ name: String, using random: inout some RandomNumberGenerator) -> Duration? {
         retrying.insert(name)
         failures += 1
         guard !retryScheduled else { return nil }
         retryScheduled = true
-        return Backoff.fleet.delay(afterFailures: failures)
+        return Backoff.fleet.delay(afterFailures: failures, using: &random)
     }
 
     /// An exchange succeeded: the failures in a row start again from none.

@@ -37,7 +37,9 @@ public final class RedisFleet: Service, Sendable {
     public let transport: any RedisTransport
     private let logger: Logger
     private let metrics: FleetMetrics
-    private let state = NIOLockedValueBox(FleetState())
+    /// Where the fleet's time line starts (see ``FleetMachine``).
+    private let origin = ContinuousClock.now
+    private let state: NIOLockedValueBox<FleetState>
     private let wakeups: AsyncStream<Void>.Continuation
     private let wakeupStream: AsyncStream<Void>
     private let retries: AsyncStream<Duration>.Continuation
@@ -46,23 +48,21 @@ public final class RedisFleet: Service, Sendable {
     /// Where Redis is, without secrets, for logs.
     private let redisDescription: String
 
+    private typealias Machine = FleetMachine<SystemRandomNumberGenerator>
+    private typealias Action = Machine.Action
+
     private struct FleetState: Sendable {
+        /// The fleet's logic; the rest is I/O.
+        var machine: Machine
         var members: [String: RedisCircuitStorage] = [:]
-        /// The publisher's work and retries.
-        var work = FleetWork()
-        var leases: Set<String> = []
         var running = false
-        /// When each breaker's keys need their lifetime renewed (spread, so they are not all due at once).
-        var renewals: [String: ContinuousClock.Instant] = [:]
         /// Told when a breaker is added (a sharded subscription then covers it too).
         var memberAdded: AsyncStream<Void>.Continuation?
-        /// The instances alive in the namespace, as the last heartbeat counted them.
-        var instancesAlive = 1
-        var health = FleetHealth()
     }
 
-    /// A fleet talking through `transport` (a ``RedisClient`` for a single server, or another client behind
-    /// ``RedisTransport``); throws if `configuration` is invalid.
+    /// A fleet talking through `transport`: a Redis client of your choice behind ``RedisTransport`` (the
+    /// built-in one is made by ``init(url:configuration:logger:)`` and ``init(redis:configuration:logger:)``);
+    /// throws if `configuration` is invalid.
     public init(transport: any RedisTransport, configuration: FleetConfiguration = .init(), logger: Logger = Logger(label: "breaker.redis")) throws(RedisError) {
         try configuration.validate()
         self.transport = transport
@@ -72,6 +72,7 @@ public final class RedisFleet: Service, Sendable {
         redisDescription =
             (transport as? RedisClient)?.configuration.redactedURL ?? (transport as? RedisRouter)?.seed.configuration.redactedURL
             ?? String(describing: type(of: transport))
+        state = NIOLockedValueBox(FleetState(machine: Machine(configuration: configuration, origin: origin, random: SystemRandomNumberGenerator())))
         (wakeupStream, wakeups) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (retryStream, retries) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -97,8 +98,7 @@ public final class RedisFleet: Service, Sendable {
             if let existing = state.members[name] { return (existing, nil) }
             let storage = RedisCircuitStorage(name: name, mode: mode, keys: FleetKeys(namespace: configuration.namespace, name: name), fleet: self)
             state.members[name] = storage
-            state.renewals[name] = .now + (configuration.keyLifetime / 2) * Double.random(in: 0.5...1)
-            state.work.catchUp(name)
+            state.machine.add(name, mode: mode, at: origin.duration(to: .now))
             return (storage, state.memberAdded)
         }
         wakeups.yield()
@@ -112,8 +112,10 @@ public final class RedisFleet: Service, Sendable {
     ///
     /// It does not throw when Redis is unreachable or refuses the credentials: the breakers decide
     /// locally meanwhile, the fleet retries with backoff, and ``status`` (and the log) says why.
-    /// Cancelled or shut down, it returns within a second whatever Redis does (down, refusing, hung),
-    /// giving back the trial leases it holds if Redis answers in that time (else they expire).
+    /// Cancelled or shut down, it returns within a second whatever Redis does (down, refusing, hung).
+    /// On its way out it gives back the trial leases it holds: shut down, it waits at most 0.9 s for
+    /// Redis to answer; cancelled, it writes the releases to the connection and does not wait (Redis
+    /// runs a command it has received). A lease not given back expires on its own.
     public func run() async throws {
         let alreadyRunning = state.withLockedValue { state in
             defer { state.running = true }
@@ -128,8 +130,7 @@ public final class RedisFleet: Service, Sendable {
             try? await gracefulShutdown()
             group.cancelAll()
         }
-        await releaseLeases()
-        update { $0.stop() }
+        await perform(event { $0.stop(at: $1) })
         // Finished outside the lock: a finished stream's termination handler takes it.
         let finished = watchers.withLockedValue { watchers in
             defer { watchers.removeAll() }
@@ -141,7 +142,7 @@ public final class RedisFleet: Service, Sendable {
     // MARK: Status
 
     /// Whether the fleet shares its breakers' circuits right now (see ``FleetStatus``).
-    public var status: FleetStatus { state.withLockedValue { $0.health.status } }
+    public var status: FleetStatus { state.withLockedValue { $0.machine.status } }
 
     /// The status now, then each change of condition, until `run()` returns.
     public var statusUpdates: AsyncStream<FleetStatus> {
@@ -149,7 +150,7 @@ public final class RedisFleet: Service, Sendable {
         let id = Int.random(in: 0...Int.max)
         let current = state.withLockedValue { state -> FleetStatus in
             watchers.withLockedValue { $0[id] = continuation }
-            return state.health.status
+            return state.machine.status
         }
         continuation.yield(current)
         if current.condition == .stopped { continuation.finish() }
@@ -157,10 +158,8 @@ public final class RedisFleet: Service, Sendable {
         return stream
     }
 
-    /// Applies `event` to the health, then (outside the lock) tells watchers and the log what changed.
-    private func update(_ event: (inout FleetHealth) -> FleetHealth.Report?) {
-        let (report, status) = state.withLockedValue { state in (event(&state.health), state.health.status) }
-        guard let report else { return }
+    /// Tells watchers, metrics and the log what a report says.
+    private func tell(_ report: FleetHealth.Report, _ status: FleetStatus) {
         if report.conditionChanged {
             metrics.sharing.record(status.isSharing ? 1 : 0)
             for continuation in watchers.withLockedValue({ Array($0.values) }) { continuation.yield(status) }
@@ -179,25 +178,53 @@ public final class RedisFleet: Service, Sendable {
         }
     }
 
-    // MARK: Local changes
+    // MARK: The machine
+
+    /// Hands an event to the machine under the lock, with the time on the fleet's time line; returns
+    /// the actions it asks for, to ``perform(_:)`` outside the lock.
+    private func event(_ body: (inout Machine, Duration) -> [Action]) -> [Action] {
+        state.withLockedValue { body(&$0.machine, origin.duration(to: .now)) }
+    }
+
+    /// Carries out `actions` in order, in the calling task; what Redis answers goes back to the machine.
+    private func perform(_ actions: [Action]) async {
+        for action in actions {
+            switch action {
+            case .publish:
+                wakeups.yield()
+            case .retry(let delay):
+                retries.yield(delay)
+            case .gate(let name, let gate):
+                state.withLockedValue { $0.members[name] }?.local.setTrialGate(gate)
+            case .gateAllLocally:
+                for storage in state.withLockedValue({ Array($0.members.values) }) { storage.local.setTrialGate(.local) }
+            case .acquireLease(let name, let duration):
+                await perform(await acquireLease(name, for: duration))
+            case .releaseLeases(let names):
+                await releaseLeases(names)
+            case .renewKeys(let names):
+                await renewKeys(names)
+            case .resubscribe(let delay):
+                try? await Task.sleep(for: delay)
+            case .report(let report, let status):
+                tell(report, status)
+            }
+        }
+    }
+
+    // MARK: Publisher
 
     func circuit(_ storage: RedisCircuitStorage, didChange change: CircuitChange) {
-        state.withLockedValue { $0.work.changed(storage.name, change, mode: storage.mode) }
+        state.withLockedValue { $0.machine.changed(storage.name, change) }
         wakeups.yield()
     }
 
     private func publishForever() async {
         for await _ in wakeupStream {
-            while let (storage, pending) = nextPending() {
-                await process(storage, pending)
+            while let (storage, item) = nextWork() {
+                await process(storage, item)
             }
         }
-    }
-
-    /// After a failed exchange with Redis: catch up again later (with backoff while it keeps failing),
-    /// which also publishes the local state if it is the newer one.
-    private func retryLater(_ name: String) {
-        if let delay = state.withLockedValue({ $0.work.failed(name) }) { retries.yield(delay) }
     }
 
     /// Waits out each scheduled retry, then queues the catch-ups it was for.
@@ -205,47 +232,42 @@ public final class RedisFleet: Service, Sendable {
         for await delay in retryStream {
             try? await Task.sleep(for: delay)
             if Task.isCancelled { return }
-            state.withLockedValue { $0.work.retryDue() }
-            wakeups.yield()
+            await perform(event { machine, _ in machine.retryDue() })
         }
     }
 
-    private func nextPending() -> (RedisCircuitStorage, FleetWork.Item)? {
+    private func nextWork() -> (RedisCircuitStorage, FleetWork.Item)? {
         state.withLockedValue { state in
-            while let (name, item) = state.work.next() {
-                if let storage = state.members[name] { return (storage, item) }
-            }
-            return nil
+            guard let (name, item) = state.machine.next(), let storage = state.members[name] else { return nil }
+            return (storage, item)
         }
     }
 
-    private func process(_ storage: RedisCircuitStorage, _ pending: FleetWork.Item) async {
-        var fleetWide = pending.fleetWide
-        var changedElsewhere = false
+    /// Catches `storage` up if `item` asks, then publishes its change; a failure leaves the breaker to
+    /// the next retry, which catches up and publishes the local state if it is the newer one.
+    private func process(_ storage: RedisCircuitStorage, _ item: FleetWork.Item) async {
+        var exchange = Machine.Exchange()
         do {
-            if pending.sync {
-                changedElsewhere = try await catchUp(storage)
+            if item.sync {
+                exchange = try await catchUp(storage)
                 metrics.catchUps.increment()
-                if changedElsewhere { metrics.changesApplied.increment() }
+                if exchange.changedElsewhere { metrics.changesApplied.increment() }
             }
-            if let change = pending.change {
+            if let change = item.change {
                 let start = ContinuousClock.now
                 let published = try await publish(storage, change.snapshot, manual: change.cause.kind == .manual)
                 metrics.publishDuration.recordNanoseconds(start.duration(to: .now).nanoseconds)
-                if published && change.snapshot.state == .open { fleetWide = true }
+                if published { exchange.published = change.snapshot }
             }
         } catch {
             if Task.isCancelled { return }
             metrics.failures.increment()
             logger.debug("exchange with Redis failed; deciding locally", metadata: ["breaker": "\(storage.name)", "error": "\(error)"])
-            storage.local.setTrialGate(.local)
-            update { $0.commandsFailed(error) }
-            retryLater(storage.name)
+            await perform(event { $0.exchangeFailed(storage.name, error, at: $1) })
             return
         }
-        state.withLockedValue { $0.work.succeeded() }
-        update { $0.commandsSucceeded(caughtUp: pending.sync, changedElsewhere: changedElsewhere) }
-        if configuration.sharesTrials, let snapshot = pending.snapshot { await updateLease(storage, snapshot, fleetWide: fleetWide) }
+        let trial = storage.local.configuration?.halfOpen.maxTrialDuration ?? .seconds(60)
+        await perform(event { $0.exchanged(storage.name, item, exchange, trialDuration: trial, at: $1) })
     }
 
     /// Publishes `snapshot` (a vote first, for a quorum's local trip); returns whether it became the
@@ -260,7 +282,7 @@ public final class RedisFleet: Service, Sendable {
         let reply: RESPValue
         switch storage.mode.kind {
         case .quorum(let minimum, let fraction, let window) where snapshot.state == .open && !manual:
-            let alive = state.withLockedValue { $0.instancesAlive }
+            let alive = state.withLockedValue { $0.machine.instancesAlive }
             arguments += [configuration.instance, String(window.milliseconds), String(minimum), String(fraction), String(alive)]
             reply = try await FleetScripts.vote(sharded: sharded).run(on: transport, keys: [keys.state, keys.votes], arguments: arguments)
         case .quorum:
@@ -279,8 +301,8 @@ public final class RedisFleet: Service, Sendable {
     }
 
     /// Reads the stored state; applies it if newer, or publishes the local one if that is newer (a
-    /// change made while Redis was away). Returns whether another instance's change was applied.
-    private func catchUp(_ storage: RedisCircuitStorage) async throws -> Bool {
+    /// change made while Redis was away).
+    private func catchUp(_ storage: RedisCircuitStorage) async throws -> Machine.Exchange {
         let reply = try await FleetScripts.read.run(on: transport, keys: [storage.keys.state], arguments: [])
         guard let parts = reply.elements, parts.count == 2, let stored = parts[0].string, let now = parts[1].integer else {
             throw RedisError(.unexpectedReply, "read returned \(reply)")
@@ -288,14 +310,12 @@ public final class RedisFleet: Service, Sendable {
         let before = storage.local.snapshot()
         let fleet = stored.isEmpty ? nil : apply(stored, serverNow: now, to: storage)
         let mine = storage.local.snapshot()
-        let changedElsewhere = mine.epoch != before.epoch || mine.origin != before.origin
+        var exchange = Machine.Exchange(caughtUp: true, changedElsewhere: mine.epoch != before.epoch || mine.origin != before.origin)
         guard storage.mode == .shared, mine.epoch > 0, fleet.map({ mine.isNewer(thanEpoch: $0.epoch, origin: $0.origin) }) ?? true else {
-            return changedElsewhere
+            return exchange
         }
-        if try await publish(storage, mine, manual: false), configuration.sharesTrials {
-            await updateLease(storage, mine, fleetWide: true)
-        }
-        return changedElsewhere
+        if try await publish(storage, mine, manual: false) { exchange.published = mine }
+        return exchange
     }
 
     /// Applies a stored line (its open period an instant of the server's clock); returns its snapshot.
@@ -311,79 +331,53 @@ public final class RedisFleet: Service, Sendable {
 
     // MARK: Trial lease
 
-    private func updateLease(_ storage: RedisCircuitStorage, _ snapshot: CircuitSnapshot, fleetWide: Bool) async {
-        let name = storage.name
-        switch snapshot.state {
-        case .open where snapshot.mode == .normal && fleetWide:
-            let trial = storage.local.configuration?.halfOpen.maxTrialDuration ?? .seconds(60)
-            let lease = (snapshot.openRemaining ?? .zero) + trial + configuration.trialLeaseMargin
-            do {
-                let reply = try await FleetScripts.acquireLease.run(
-                    on: transport, keys: [storage.keys.lease], arguments: [configuration.instance, String(lease.milliseconds)])
-                guard let parts = reply.elements, parts.count == 2, let won = parts[0].integer, let left = parts[1].integer else { return }
-                if won == 1 {
-                    state.withLockedValue { _ = $0.leases.insert(name) }
-                    storage.local.setTrialGate(.heldHere)
-                } else {
-                    storage.local.setTrialGate(left > 0 ? .heldElsewhere(for: .milliseconds(left)) : .local)
-                }
-            } catch {
-                storage.local.setTrialGate(.local)
-            }
-        case .closed:
-            storage.local.setTrialGate(.local)
-            if state.withLockedValue({ $0.leases.remove(name) != nil }) {
-                _ = try? await FleetScripts.releaseLease.run(on: transport, keys: [storage.keys.lease], arguments: [configuration.instance])
-            }
-        default:
-            break
+    /// Asks Redis for the trial lease of `name`; returns the machine's answer to the reply.
+    private func acquireLease(_ name: String, for duration: Duration) async -> [Action] {
+        guard let storage = state.withLockedValue({ $0.members[name] }) else { return [] }
+        let reply = try? await FleetScripts.acquireLease.run(
+            on: transport, keys: [storage.keys.lease], arguments: [configuration.instance, String(duration.milliseconds)])
+        guard let parts = reply?.elements, parts.count == 2, let won = parts[0].integer, let left = parts[1].integer else {
+            return event { machine, _ in machine.leaseFailed(name) }
         }
+        return event { machine, _ in machine.leaseAnswered(name, won: won == 1, remaining: .milliseconds(left)) }
     }
 
-    /// Gives back the leases held here, waiting at most 0.9 s for Redis, so that `run()` returns within
-    /// a second (a lease not given back expires on its own). Runs after `run()` was cancelled, so in a
-    /// task of its own, awaited.
-    private func releaseLeases() async {
-        let (held, members) = state.withLockedValue { state in
-            defer { state.leases.removeAll() }
-            return (state.leases, state.members)
-        }
-        guard !held.isEmpty else { return }
+    /// Gives back the leases of `names`, waiting at most 0.9 s for Redis, so that `run()` returns
+    /// within a second (a lease not given back expires on its own). Each release is written at once:
+    /// a command on a live connection is run by Redis even when the caller stops waiting, as a
+    /// cancelled `run()` does at once.
+    private func releaseLeases(_ names: [String]) async {
+        let storages = state.withLockedValue { state in names.compactMap { state.members[$0] } }
         let (transport, instance) = (self.transport, configuration.instance)
-        await Task {
-            await withTaskGroup(of: Void.self) { group in
-                for name in held {
-                    guard let storage = members[name] else { continue }
-                    // Each written at once: a command on the wire is run by Redis even if we stop waiting.
-                    group.addTask { _ = try? await FleetScripts.releaseLease.runBySource(on: transport, keys: [storage.keys.lease], arguments: [instance]) }
-                }
-                let deadline = ContinuousClock.now + .milliseconds(900)
-                group.addTask { try? await Task.sleep(until: deadline) }
-                for _ in 0..<held.count {  // every release answered, or the deadline
-                    await group.next()
-                    if ContinuousClock.now >= deadline { break }
-                }
-                group.cancelAll()
+        await withTaskGroup(of: Void.self) { group in
+            for storage in storages {
+                group.addTask { _ = try? await FleetScripts.releaseLease.runBySource(on: transport, keys: [storage.keys.lease], arguments: [instance]) }
             }
-        }.value
+            let deadline = ContinuousClock.now + .milliseconds(900)
+            group.addTask { try? await Task.sleep(until: deadline) }
+            for _ in storages.indices {  // every release answered, or the deadline
+                await group.next()
+                if ContinuousClock.now >= deadline { break }
+            }
+            group.cancelAll()
+        }
     }
 
     // MARK: Subscription
 
+    /// Subscribes, delivers, and when the subscription is lost, subscribes again after a backoff; each
+    /// new subscription catches up on whatever was published while none listened.
     private func subscribeForever() async {
-        var failures = 0
         while !Task.isCancelled {
             var lost: any Error = RedisError(.connectionClosed, "subscription lost")
             do {
                 var (messages, names) = try await subscribe()
-                failures = 0
-                let count = catchUp(names)  // whatever was published while we were away
-                update { $0.subscribed(catchingUp: count) }
+                await perform(event { $0.subscribed(covering: names, at: $1) })
                 // With sharded pub/sub, a breaker made later needs its channel: a new subscription is
                 // made before the old one is dropped, so nothing published meanwhile is missed.
                 while let (next, added) = try await deliver(messages, replacingWhenBreakersAreAddedTo: names) {
                     (messages, names) = (next, names.union(added))
-                    _ = catchUp(added)
+                    await perform(event { machine, _ in machine.subscriptionWidened(adding: added) })
                 }
             } catch {
                 lost = error
@@ -391,10 +385,7 @@ public final class RedisFleet: Service, Sendable {
             if Task.isCancelled { return }
             logger.debug("subscription lost; deciding locally", metadata: ["error": "\(lost)"])
             metrics.failures.increment()
-            update { $0.subscriptionLost(lost) }
-            for storage in state.withLockedValue({ Array($0.members.values) }) { storage.local.setTrialGate(.local) }
-            failures += 1
-            try? await Task.sleep(for: Backoff.fleet.delay(afterFailures: failures))
+            await perform(event { $0.subscriptionLost(lost, at: $1) })
         }
     }
 
@@ -449,20 +440,6 @@ public final class RedisFleet: Service, Sendable {
         }
     }
 
-    /// Queues a catch-up of the breakers named; returns how many.
-    private func catchUp(_ names: Set<String>) -> Int {
-        let count = state.withLockedValue { state in
-            var count = 0
-            for name in names where state.members[name] != nil {
-                state.work.catchUp(name)
-                count += 1
-            }
-            return count
-        }
-        wakeups.yield()
-        return count
-    }
-
     private func receive(_ message: RedisMessage) {
         guard let name = FleetKeys.name(ofChannel: message.channel, namespace: configuration.namespace),
             let storage = state.withLockedValue({ $0.members[name] })
@@ -488,33 +465,21 @@ public final class RedisFleet: Service, Sendable {
         while !Task.isCancelled {
             do {
                 let reply = try await FleetScripts.heartbeat.run(on: transport, keys: [instances], arguments: [configuration.instance, aliveWindow])
-                if let alive = reply.integer { state.withLockedValue { $0.instancesAlive = max(1, Int(alive)) } }
-                update { $0.commandsSucceeded(caughtUp: false, changedElsewhere: false) }
-                await renewDueKeys()
+                await perform(event { $0.heartbeatAnswered(instancesAlive: reply.integer.map(Int.init), at: $1) })
             } catch {
                 if Task.isCancelled { return }
                 metrics.failures.increment()
-                update { $0.commandsFailed(error) }
+                await perform(event { $0.heartbeatFailed(error, at: $1) })
             }
             try? await Task.sleep(for: configuration.heartbeatInterval)
         }
     }
 
-    /// Renews the lifetime of the keys of the breakers whose renewal is due.
-    private func renewDueKeys() async {
-        let now = ContinuousClock.now
-        let half = configuration.keyLifetime / 2
-        let due = state.withLockedValue { state -> [RedisCircuitStorage] in
-            var due: [RedisCircuitStorage] = []
-            for (name, at) in state.renewals where at <= now {
-                guard let storage = state.members[name] else { continue }
-                due.append(storage)
-                state.renewals[name] = now + half
-            }
-            return due
-        }
+    /// Renews the lifetime of the keys of the breakers `names`.
+    private func renewKeys(_ names: [String]) async {
+        let storages = state.withLockedValue { state in names.compactMap { state.members[$0] } }
         let lifetime = RESPValue.bulk(String(configuration.keyLifetime.milliseconds))
-        for storage in due {
+        for storage in storages {
             _ = try? await transport.send([.bulk("PEXPIRE"), .bulk(storage.keys.state), lifetime], touching: storage.keys.state)
         }
     }

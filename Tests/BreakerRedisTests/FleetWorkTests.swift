@@ -1,5 +1,6 @@
 #if Redis
 import Breaker
+import BreakerTestKit
 import Testing
 
 @testable import BreakerRedis
@@ -58,9 +59,10 @@ struct FleetWorkTests {
 
     @Test func oneRetryAtATimeBackingOffOnFailuresInARowAndCatchingUpEveryBreakerThatFailed() throws {
         var work = FleetWork()
-        let first = work.failed("a")
+        var random = SeededRandom(seed: 0)
+        let first = work.failed("a", using: &random)
         #expect(first.map { $0 >= .milliseconds(80) && $0 <= .milliseconds(120) } == true, "100 ms ± 20 %: \(String(describing: first))")
-        let second = work.failed("b")
+        let second = work.failed("b", using: &random)
         #expect(second == nil, "a retry is already scheduled")
         let early = work.next()
         #expect(early == nil, "nothing until the retry is due")
@@ -69,12 +71,12 @@ struct FleetWorkTests {
         #expect(!work.retryScheduled)
         #expect([a?.name, b?.name] == ["a", "b"] && a?.item == FleetWork.Item(sync: true) && b?.item == FleetWork.Item(sync: true))
         #expect(none == nil)
-        let third = work.failed("a")
+        let third = work.failed("a", using: &random)
         #expect(third.map { $0 >= .milliseconds(320) && $0 <= .milliseconds(480) } == true, "three in a row: 400 ms ± 20 %")
         work.retryDue()
         work.succeeded()
         #expect(work.failures == 0)
-        let afterSuccess = work.failed("a")
+        let afterSuccess = work.failed("a", using: &random)
         #expect(afterSuccess.map { $0 <= .milliseconds(120) } == true, "a success starts the backoff again")
     }
 }
