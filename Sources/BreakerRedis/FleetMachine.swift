@@ -50,13 +50,13 @@ struct FleetMachine<Random: RandomNumberGenerator & Sendable>: Sendable {
     private let configuration: FleetConfiguration
     private var random: Random
     /// Each breaker's fleet mode.
-    private(set) var members: [String: FleetMode] = [:]
+    private var members: [String: FleetMode] = [:]
     private var work = FleetWork()
-    private(set) var health: FleetHealth
+    private var health: FleetHealth
     /// The breakers whose trial lease this instance holds.
     private(set) var leases: Set<String> = []
     /// When each breaker's keys need their lifetime renewed.
-    private(set) var renewals: [String: Duration] = [:]
+    private var renewals: [String: Duration] = [:]
     /// The instances alive in the namespace, as the last heartbeat counted them.
     private(set) var instancesAlive = 1
     private var subscriptionFailures = 0
